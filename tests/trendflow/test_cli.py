@@ -1,0 +1,93 @@
+"""The CLI as a user runs it: a real subprocess of the installed `trendflow` command."""
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+from trendflow.artifacts import ArtifactStore, RunKey
+
+TRENDFLOW = [sys.executable, "-m", "trendflow.cli"]
+
+
+def run(*args, ok=True):
+    r = subprocess.run([*TRENDFLOW, *args], capture_output=True, text=True, timeout=120)
+    if ok:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+def test_every_declared_command_group_loads():
+    for ep in entry_points(group="trendflow.commands"):
+        assert callable(ep.load()), ep.value
+    r = run("--help")
+    assert "warning" not in r.stderr
+
+
+def test_every_subcommand_has_help():
+    import argparse
+
+    from trendflow.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"schemas", "index", "inspect", "purge"} <= set(sub.choices)
+    for name in sub.choices:
+        r = run(name, "--help")
+        assert "usage: trendflow" in r.stdout and len(r.stdout) > 100, name
+
+
+def make_store(tmp_path):
+    import numpy as np
+
+    from trendflow import components
+    from trendflow.components import ArraySpec, ComponentSpec
+    spec = ComponentSpec("toy_cli", "1.0", 1, "cli test", (ArraySpec("x", "float32", ("n",)),))
+    components.all_specs()
+    components.register(spec)
+    store = ArtifactStore(str(tmp_path / "store"))
+    k = RunKey("youtube", "vidA", "r1", "c", "s")
+    store.write(k, "toy_cli", {"x": np.array([1.5, np.nan], np.float32)})
+    store.finish_run(k, "ok")
+    components._REGISTRY.pop("toy_cli")
+    return store
+
+
+def test_inspect_manifest_and_errors(tmp_path):
+    store = make_store(tmp_path)
+    root = store.storage.root
+    manifest = json.loads(run("inspect", "--store", root, "--video", "vidA").stdout)
+    assert manifest["status"] == "ok" and list(manifest["components"]) == ["toy_cli"]
+    bad = run("inspect", "--store", root, "--video", "../../etc", ok=False)
+    assert bad.returncode == 2 and "error: video_id '../../etc' contains a path separator" in bad.stderr
+    missing = run("inspect", "--store", root, "--video", "nope", ok=False)
+    assert missing.returncode == 2 and "no runs for youtube/nope" in missing.stderr
+
+
+def test_index_rebuild_and_stats(tmp_path):
+    store = make_store(tmp_path)
+    r = run("index", "rebuild", "--store", store.storage.root)
+    assert "1 run(s), 1 video(s)" in r.stdout
+    stats = json.loads(run("index", "stats", "--store", store.storage.root).stdout)
+    assert stats["videos"] == 1 and stats["capacity"] == 10000
+
+
+def test_schemas_check_fails_on_drift(tmp_path):
+    run("schemas", "generate", "--dir", str(tmp_path))
+    assert run("schemas", "check", "--dir", str(tmp_path)).returncode == 0
+    (tmp_path / "stale.schema.json").write_text("{}")
+    r = run("schemas", "check", "--dir", str(tmp_path), ok=False)
+    assert r.returncode == 1 and "stale" in r.stderr
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("index: {capacity: zero}\n")
+    r = run("index", "stats", "--store", str(tmp_path), "--config", str(cfg), ok=False)
+    assert r.returncode == 2 and "index.capacity" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("cmd", [["purge", "--dry-run"]])
+def test_purge_runs_on_an_empty_store(tmp_path, cmd):
+    assert "0 raw-text artifact(s)" in run(*cmd, "--store", str(tmp_path)).stdout

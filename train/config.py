@@ -1,0 +1,110 @@
+"""The `train` config section: what is trained, on which data, with which resources.
+
+    # train.yaml                       # used by: trendflow train --model v2 --data T --out M --config train.yaml
+    train:
+      max_epochs: 60
+      model: {d_model: 64, n_layers: 2}   # keyword overrides for the registered model
+      num_workers: 1                      # Ray Train workers; set use_gpu: true on a GPU cluster
+
+Loaded with `trendflow.config.load_section(path, "train", TrainConfig)`; environment overrides
+such as `TRENDFLOW__TRAIN__MAX_EPOCHS=5` apply. Defaults are sized for a few hundred videos on a
+laptop CPU: a small model, dropout and weight decay, and early stopping on validation loss.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from trendflow.config import Section
+
+MAX_SHOTS_LIMIT = 256  # SPEC §4: one token per shot, at most 256 shots per modality
+
+
+class TrainConfig(Section):
+    # ---------------------------------------------------------------- what is predicted
+    targets: list[str] = Field(["views", "likes"], description="Target metrics; columns y_<metric>_<h> "
+                               "must exist in the training data (extendable to comments/subscribers).")
+    horizons: list[int] = Field([7, 14, 21], description="Horizons in days, ascending.")
+    seed: int = Field(0, description="Seed for weights, data order and bootstrap.")
+
+    # ---------------------------------------------------------------- inputs
+    max_shots: int = Field(MAX_SHOTS_LIMIT, ge=1, le=MAX_SHOTS_LIMIT,
+                           description="Shots per modality fed to the neural models (≤ 256).")
+    use_content_aggregates: bool = Field(
+        True, description="Feed the content aggregates (quality, pacing, loudness...) to v1/v2 as meta "
+                          "features next to the temporal ones.")
+
+    # ---------------------------------------------------------------- optimisation (v1/v2)
+    model: dict[str, Any] = Field(default_factory=dict, description="Keyword overrides for the registered "
+                                  "model (e.g. d_model, n_layers, dropout); they win over its defaults.")
+    batch_size: int = Field(32, ge=1, description="Batch size per worker.")
+    max_epochs: int = Field(80, ge=1, description="Upper bound on epochs; early stopping usually ends sooner.")
+    early_stopping_patience: int = Field(10, ge=1, description="Epochs without val_loss improvement "
+                                                               "before stopping.")
+    lr: float = Field(2e-3, gt=0, description="AdamW learning rate.")
+    weight_decay: float = Field(0.05, ge=0, description="AdamW weight decay (regularises the small data regime).")
+    loss: Literal["huber", "mse"] = Field("huber", description="Per-head regression loss on log1p targets.")
+    huber_delta: float = Field(1.0, gt=0, description="Huber transition point (log1p units).")
+    head_weights: dict[str, float] = Field(
+        default_factory=dict, description="Loss weight per head '<target>_<h>' (default 1 for each).")
+    monotonic_penalty: float = Field(
+        0.1, ge=0, description="Weight of the soft penalty when a shorter horizon's prediction exceeds a "
+                               "longer one's (growth deltas are cumulative).")
+    val_fraction: float = Field(0.15, gt=0, lt=0.5, description="Share of training channels held out for "
+                                "validation when the data has no 'val' split.")
+
+    # ---------------------------------------------------------------- Ray Train resources
+    num_workers: int = Field(1, ge=1, description="Ray Train workers (data-parallel).")
+    use_gpu: bool = Field(False, description="One GPU per worker; rejected up front when the cluster has none.")
+    cpus_per_worker: float = Field(1.0, gt=0, description="CPUs reserved per worker; keep spare CPUs for "
+                                                          "Ray Data on small machines.")
+    max_failures: int = Field(2, ge=0, description="Worker-group restarts allowed; training resumes from "
+                                                   "the last checkpoint.")
+    checkpoints_to_keep: int = Field(2, ge=1, description="Checkpoints kept (best by val_loss).")
+    storage_path: str | None = Field(None, description="Ray Train storage (local path or s3://); default "
+                                                       "<MODEL_DIR>/ray_results.")
+    ray_address: str | None = Field(None, description="Ray cluster address; default starts a local one.")
+
+    # ---------------------------------------------------------------- tracking
+    wandb_mode: Literal["offline", "online", "disabled"] = Field(
+        "offline", description="Weights & Biases mode; 'online' needs WANDB_API_KEY.")
+    wandb_project: str = Field("trendflow", description="W&B project name.")
+
+    # ---------------------------------------------------------------- gradient boosting (v0)
+    lightgbm: dict[str, Any] = Field(
+        default_factory=lambda: {"n_estimators": 600, "learning_rate": 0.03, "num_leaves": 15,
+                                 "min_child_samples": 10, "subsample": 0.8, "subsample_freq": 1,
+                                 "colsample_bytree": 0.8, "reg_lambda": 1.0, "verbose": -1},
+        description="LGBMRegressor parameters for v0/v0_content (early stopping on val uses 50 rounds).")
+
+    @field_validator("horizons")
+    @classmethod
+    def _ascending(cls, v: list[int]) -> list[int]:
+        if not v or sorted(set(v)) != list(v):
+            raise ValueError(f"horizons must be non-empty, unique and ascending, got {v}")
+        return v
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(f"targets must be non-empty and unique, got {v}")
+        return v
+
+    def head_names(self) -> list[str]:
+        """Heads in model output order: target-major, horizons ascending (views_7, views_14, ...)."""
+        return [f"{t}_{h}" for t in self.targets for h in self.horizons]
+
+    def head_weight_matrix(self) -> list[list[float]]:
+        unknown = set(self.head_weights) - set(self.head_names())
+        if unknown:
+            raise ValueError(f"head_weights has unknown heads {sorted(unknown)}; heads: {self.head_names()}")
+        return [[float(self.head_weights.get(f"{t}_{h}", 1.0)) for h in self.horizons] for t in self.targets]
+
+
+def load_train_config(path: str | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """The `train` section of `path` (defaults when None), env overrides, then `overrides`."""
+    from trendflow.config import load_section
+    return load_section(path, "train", TrainConfig, overrides)

@@ -1,0 +1,1 @@
+"""Neural forecasters, one file per model; each registers itself in `train.registry`."""

@@ -1,0 +1,5 @@
+import sys
+
+from trendflow.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Synthetic test data: datasets, videos and audio with known ground truth."""
