@@ -1,0 +1,45 @@
+"""The `extract` config section: what the extraction pipeline runs and with which resources.
+
+    # cfg.yaml  (trendflow extract --dataset DIR --store STORE --config cfg.yaml)
+    extract:
+      clip: {model_name: ViT-B-32, pretrained: /models/clip-vit-b-32.pt, batch_size: 64}
+      max_actors: 4
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from trendflow.config import Section
+
+DEFAULT_SCENE_LABELS = (
+    "a person talking to the camera", "an outdoor landscape", "an indoor room", "text on a screen",
+    "a video game", "people playing music", "a sports game", "food and cooking", "animals",
+    "cars and vehicles", "a city street", "a cartoon or animation",
+)
+
+
+class ClipConfig(Section):
+    model_name: str = Field("ViT-B-32", description="open_clip architecture; 'trendflow-clip-tiny' is a small "
+                                                    "built-in one for tests and the laptop demo.")
+    pretrained: str | None = Field(
+        None, description="Local checkpoint path, or an open_clip pretrained tag (needs allow_download). "
+                          "None builds the architecture with random weights, labelled 'random-init' in meta.")
+    allow_download: bool = Field(False, description="Allow fetching a pretrained tag from a model hub.")
+    batch_size: int = Field(32, ge=1, description="Frames per forward pass.")
+    fp16_on_gpu: bool = Field(True, description="Half precision when the actor has a GPU.")
+    gpus_per_actor: float = Field(1.0, gt=0, le=8, description="GPU share per CLIP actor when GPUs exist "
+                                                               "(fractions pack several actors on a GPU).")
+
+
+class ExtractConfig(Section):
+    clip: ClipConfig = Field(default_factory=ClipConfig)
+    scene_labels: tuple[str, ...] = Field(DEFAULT_SCENE_LABELS, min_length=2,
+                                          description="Zero-shot label set of scene_classification.")
+    chunk_frames: int = Field(64, ge=1, le=1024, description="Frames per row sent to the CLIP pool: bounds "
+                                                             "block size for long videos.")
+    max_actors: int | None = Field(None, ge=1, description="Upper bound of each actor pool. Default: the "
+                                                           "number of GPUs, or CPUs - 1 (at least 1) without GPUs.")
+    decode_cpus: float = Field(1.0, gt=0, description="CPUs reserved per decode/segment task.")
+    no_progress_timeout_s: float = Field(600, gt=0, description="Ray Data fails a stage that makes no progress "
+                                                                "for this long (instead of hanging).")

@@ -1,0 +1,1 @@
+"""Frozen encoders shared by the batch pipeline and the Serve apps (no training/serving skew)."""

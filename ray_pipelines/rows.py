@@ -1,0 +1,72 @@
+"""The rows that flow through the extraction dataset.
+
+Every video becomes one `status` row (what the CPU stage wrote, its shots, its errors) plus
+`visual` rows (chunks of frames for CLIP) and `audio` rows (chunks of windows for CLAP). All rows
+share one set of columns, empty where a kind has nothing, so every stage sees a fixed schema.
+`n_chunks` counts all rows of the video: the driver knows when a video is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trendflow.artifacts import RunKey
+
+KEY_COLUMNS = ("platform_id", "video_id", "run_id", "config_hash", "sampling_policy_version")
+ARRAY_COLUMNS = ("frames", "frame_indices", "frame_times", "frame_shot", "windows", "window_start", "window_end",
+                 "shot_start_sec", "shot_end_sec")
+
+
+def empty_payload(frame_size: int, window_samples: int) -> dict[str, np.ndarray]:
+    return {
+        "frames": np.zeros((0, frame_size, frame_size, 3), np.uint8),
+        "frame_indices": np.zeros(0, np.int64),
+        "frame_times": np.zeros(0, np.float64),
+        "frame_shot": np.zeros(0, np.int32),
+        "windows": np.zeros((0, window_samples), np.float32),
+        "window_start": np.zeros(0, np.float64),
+        "window_end": np.zeros(0, np.float64),
+        "shot_start_sec": np.zeros(0, np.float64),
+        "shot_end_sec": np.zeros(0, np.float64),
+    }
+
+
+@dataclass
+class VideoStatus:
+    """What the CPU stage did for one video (carried as JSON in the status row)."""
+    components: dict[str, str]  # component -> ok | empty | error | reused
+    errors: dict[str, str]  # component -> reason
+    fatal: str | None  # a required component failed: the video's run is an error
+    resumed: bool  # every artifact already existed and validated in this run
+    timings: dict[str, float]
+    source: dict[str, Any]  # duration, fps, size... of the source video
+    rss_mb: float
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, default=float)
+
+    @classmethod
+    def from_json(cls, text: str) -> "VideoStatus":
+        return cls(**json.loads(text))
+
+
+def to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Column batch for Ray Data; array columns become object columns (ragged across rows)."""
+    batch = {}
+    for col in rows[0]:
+        values = [r[col] for r in rows]
+        if col in ARRAY_COLUMNS:
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            batch[col] = arr
+        else:
+            batch[col] = np.array(values)
+    return batch
+
+
+def key_of(row: dict) -> RunKey:
+    return RunKey(*(str(row[c]) for c in KEY_COLUMNS))

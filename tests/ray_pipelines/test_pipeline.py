@@ -1,0 +1,163 @@
+"""The real extraction pipeline on a real local Ray cluster and real mp4 files."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ray_pipelines.pipeline import AGGREGATES_TABLE, ExtractRequest, run_extract
+from trendflow.artifacts import ArtifactStore
+from trendflow.components import get_spec
+
+TEST_CONFIG = """
+extract:
+  clip: {model_name: trendflow-clip-tiny}
+  chunk_frames: 16
+"""
+PER_VIDEO = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "core_clip", "scene_classification",
+             "video_audio_extractor", "loudness", "tempo", "clap_extractor", "fusion_aggregates")
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    p = tmp_path_factory.mktemp("cfg") / "test.yaml"
+    p.write_text(TEST_CONFIG)
+    return str(p)
+
+
+def extract(dataset, store, config, **kw):
+    return run_extract(ExtractRequest(dataset=str(dataset), store=str(store), config_path=config, progress=False,
+                                      **kw), log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def extracted(ray_cluster, good_dataset, config, tmp_path_factory):
+    root, truths = good_dataset
+    store = tmp_path_factory.mktemp("store")
+    summary = extract(root, store, config)
+    return root, truths, store, summary, config
+
+
+def test_all_videos_extracted_with_valid_artifacts(extracted):
+    root, truths, store_dir, summary, _ = extracted
+    assert summary.failed == {} and sorted(summary.done) == ["vidA", "vidB", "vidC"]
+    store = ArtifactStore(str(store_dir))
+    for vid, truth in truths.items():
+        key = store.key_for("youtube", vid, summary.run_id)
+        manifest = store.manifest(key)
+        assert manifest["status"] == "ok" and set(PER_VIDEO) <= set(manifest["components"])
+        assert store.verify_run(key) == []
+        cuts = store.read(key, "cut_detection").arrays
+        clip = store.read(key, "core_clip")
+        n_shots = len(cuts["shot_start_sec"])
+        assert clip.arrays["E_shot"].shape == (n_shots, 128) and clip.arrays["E_shot_present"].all()
+        assert clip.meta["weights"] == "random-init" and clip.meta["model_version"] == "random-init"
+        assert n_shots == len(truth.cut_frames) + 1  # 3 shots with 2 hard cuts, found exactly
+        quality = store.read(key, "shot_quality").arrays
+        assert quality["quality_score"].shape == (n_shots,)
+
+
+def test_video_without_audio_is_empty_not_error(extracted):
+    _, _, store_dir, summary, _ = extracted
+    store = ArtifactStore(str(store_dir))
+    key = store.key_for("youtube", "vidC", summary.run_id)
+    audio = store.read(key, "video_audio_extractor")
+    assert audio.status == "empty" and "audio" in audio.meta["empty_reason"]
+    clap = store.read(key, "clap_extractor")
+    assert clap.status == "empty"
+    aggregates = store.read(key, "fusion_aggregates").arrays
+    names = list(aggregates["names"])
+    assert not aggregates["present"][names.index("audio_integrated_lufs")]
+    assert aggregates["present"][names.index("quality_mean")]
+
+
+def test_aggregates_table(extracted):
+    import pyarrow.parquet as pq
+    _, _, store_dir, _, _ = extracted
+    table = pq.read_table(os.path.join(store_dir, AGGREGATES_TABLE)).to_pandas()
+    assert sorted(table.video_id) == ["vidA", "vidB", "vidC"]
+    assert 30 <= len([c for c in table.columns if not c.endswith("_present")]) - 3 <= 80
+    assert table.loc[table.video_id == "vidC", "audio_integrated_lufs"].isna().all()
+    assert table["n_shots"].eq(3).all()
+
+
+def test_rerun_is_fully_cached(extracted):
+    root, _, store_dir, first, config = extracted
+    again = extract(root, store_dir, config)
+    assert again.done == [] and len(again.cached) == 3 and again.failed == {}
+    assert again.wall_s < 1.0  # nothing was sent to Ray
+
+
+def test_same_run_id_reuses_written_components(extracted):
+    root, _, store_dir, first, config = extracted
+    again = extract(root, store_dir, config, run_id=first.run_id, force=True, videos=["vidA"])
+    assert again.failed == {} and again.done == ["vidA"]  # force recomputes...
+    resumed = extract(root, store_dir, config, run_id=first.run_id, videos=["vidB"])
+    assert resumed.cached == ["vidB (run %s)" % first.run_id]
+
+
+def test_bad_inputs_are_recorded_and_others_complete(ray_cluster, bad_dataset, config, tmp_path):
+    summary = extract(bad_dataset, tmp_path / "store", config)
+    assert "bad..id.mp4" in summary.rejected and "'..'" in summary.rejected["bad..id.mp4"]
+    for vid in ("zero_byte", "truncated", "not_a_video", "audio_only"):
+        assert vid in summary.failed, vid
+        assert summary.failed[vid]  # a reason
+    for vid in ("good", "one_frame", "half_second", "portrait", "vfr", "rotated", "odd_size", "big_4k"):
+        assert vid in summary.done, (vid, summary.failed.get(vid))
+    store = ArtifactStore(str(tmp_path / "store"))
+    key = store.key_for("youtube", "zero_byte", summary.run_id)
+    manifest = store.manifest(key)
+    assert manifest["status"] == "error" and manifest["error"]
+    cut = store.read(key, "cut_detection")
+    assert cut.status == "error" and cut.meta["empty_reason"]
+    portrait = store.key_for("youtube", "portrait", summary.run_id)
+    assert store.read(portrait, "core_clip").arrays["E_shot"].shape[0] >= 1
+
+
+def test_killed_run_resumes_without_losing_finished_videos(ray_cluster, good_dataset, config, tmp_path):
+    root, _ = good_dataset
+    store_dir = tmp_path / "store"
+    cmd = [sys.executable, "-m", "trendflow", "extract", "--dataset", str(root), "--store", str(store_dir),
+           "--config", config]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    finished = []
+    while time.time() < deadline and not finished:
+        finished = [m for m in store_dir.glob("youtube/*/*/run.json") if json.loads(m.read_text())["status"] == "ok"]
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its local Ray die mid-run
+    proc.wait()
+    assert finished, "no video finished before the deadline"
+    again = extract(root, store_dir, config)
+    cached = {c.split(" ")[0] for c in again.cached}
+    assert {p.parts[-3] for p in finished} <= cached
+    assert again.failed == {} and sorted(cached | set(again.done)) == ["vidA", "vidB", "vidC"]
+
+
+def test_s3_dataset_and_store(ray_cluster, good_dataset, config, s3_server, tmp_path):
+    import fsspec
+    root, _ = good_dataset
+    fs = fsspec.filesystem("s3", **s3_server["storage_options"])
+    fs.put(str(root / "videos" / "vidA.mp4"), "trendflow/ds/videos/vidA.mp4")
+    cfg = tmp_path / "s3.yaml"
+    cfg.write_text(TEST_CONFIG + f"storage:\n  storage_options: {json.dumps(s3_server['storage_options'])}\n"
+                                 f"  index_path: {tmp_path / 'index.sqlite'}\n")
+    summary = extract("s3://trendflow/ds", "s3://trendflow/s3store", str(cfg))
+    assert summary.failed == {} and summary.done == ["vidA"]
+    store = ArtifactStore("s3://trendflow/s3store", s3_server["storage_options"])
+    key = store.key_for("youtube", "vidA", summary.run_id)
+    assert store.verify_run(key) == [] and get_spec("core_clip")
+    assert store.storage.exists(AGGREGATES_TABLE)
+
+
+def test_inspect_shows_e_shot(extracted):
+    _, _, store_dir, summary, _ = extracted
+    out = subprocess.run([sys.executable, "-m", "trendflow", "inspect", "--store", str(store_dir), "--video", "vidA",
+                          "--component", "core_clip", "--json"], capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)
+    assert np.asarray(doc["arrays"]["E_shot"]).shape == (3, 128) and doc["meta"]["producer"] == "core_clip"
