@@ -16,13 +16,16 @@ from typing import Any
 MAX_ID_LENGTH = 128
 # Letters, digits and a few separators; this covers YouTube ids (A-Za-z0-9_-) and run ids.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+# Video ids may also start with '-' or '_' (real YouTube ids do). Platform and run ids may not:
+# store-level folders such as `_tables/` can then never collide with a platform.
+_SAFE_VIDEO_ID = re.compile(r"^[A-Za-z0-9_\-][A-Za-z0-9_.\-]*$")
 
 
 class UnsafeIdError(ValueError):
     """An id that cannot be used as a path component."""
 
 
-def validate_id(value: Any, kind: str = "video_id") -> str:
+def validate_id(value: Any, kind: str = "video_id", pattern: re.Pattern = _SAFE_ID) -> str:
     """Return `value` if it is a safe single path component, else raise UnsafeIdError."""
     if not isinstance(value, str):
         raise UnsafeIdError(f"{kind} must be a string, got {type(value).__name__}")
@@ -36,15 +39,14 @@ def validate_id(value: Any, kind: str = "video_id") -> str:
         raise UnsafeIdError(f"{kind} {value!r} contains a path separator")
     if ".." in value:
         raise UnsafeIdError(f"{kind} {value!r} contains '..'")
-    if not _SAFE_ID.match(value):
-        raise UnsafeIdError(
-            f"{kind} {value!r} has characters outside [A-Za-z0-9_.-] or does not start with a letter/digit"
-        )
+    if not pattern.match(value):
+        first = "a letter, digit, '-' or '_'" if pattern is _SAFE_VIDEO_ID else "a letter or digit"
+        raise UnsafeIdError(f"{kind} {value!r} has characters outside [A-Za-z0-9_.-] or does not start with {first}")
     return value
 
 
 def validate_video_id(value: Any) -> str:
-    return validate_id(value, "video_id")
+    return validate_id(value, "video_id", _SAFE_VIDEO_ID)
 
 
 def validate_platform_id(value: Any) -> str:

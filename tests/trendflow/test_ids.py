@@ -4,7 +4,7 @@ from trendflow.artifacts import RunKey
 from trendflow.ids import UnsafeIdError, config_hash, new_run_id, validate_video_id
 
 
-@pytest.mark.parametrize("good", ["dQw4w9WgXcQ", "a", "abc_DEF-123", "v.1", "x" * 128])
+@pytest.mark.parametrize("good", ["dQw4w9WgXcQ", "a", "abc_DEF-123", "v.1", "x" * 128, "-abc_123XYZ", "_xYz-1"])
 def test_safe_ids_pass(good):
     assert validate_video_id(good) == good
 
@@ -17,6 +17,15 @@ def test_safe_ids_pass(good):
 def test_unsafe_ids_rejected_with_reason(bad, reason):
     with pytest.raises(UnsafeIdError, match=reason):
         validate_video_id(bad)
+
+
+def test_platform_and_run_ids_must_start_with_a_letter_or_digit():
+    from trendflow.ids import validate_platform_id, validate_run_id
+    for bad in ("_tables", "-x"):
+        with pytest.raises(UnsafeIdError, match="letter or digit"):
+            validate_platform_id(bad)
+        with pytest.raises(UnsafeIdError, match="letter or digit"):
+            validate_run_id(bad)
 
 
 def test_run_key_validates_every_part_before_any_path_is_built():

@@ -279,6 +279,7 @@ class _Timeline:
 
     def frame(self, t: float) -> np.ndarray:
         """RGB uint8 (H, W, 3) at time t, with transitions blended in."""
+        t += 1e-9  # shot starts are float sums (0.4 + 0.4 + 0.4 != 1.2): same tolerance as the truth
         k = max(0, int(np.searchsorted(self.starts, t, side="right")) - 1)
         img = None
         # A boundary b influences t when |t - b| < half; check the boundary after and before.
@@ -318,6 +319,7 @@ def write_video(
     crf: int = 23,
     preset: str = "veryfast",
     gop_size: int | None = None,
+    faststart: bool = False,
     seed: int = 0,
 ) -> VideoTruth:
     """Render `shots` into an H.264 mp4 (AAC audio when `audio` is given) and return its truth.
@@ -328,6 +330,8 @@ def write_video(
     frames are not rotated; a player/decoder that honours the metadata shows them rotated).
     Odd width/height are encoded as yuv444p (4:2:0 needs even sizes); even sizes as yuv420p.
     gop_size: keyframe interval in frames (None = x264's default).
+    faststart: put the mp4 index first (as streaming sites do), so a truncated copy stays readable.
+    seed: varies the VFR frame intervals.
     """
     import av
 
@@ -343,7 +347,8 @@ def write_video(
     truth.has_audio, truth.sample_rate = audio_planar is not None, sample_rate if audio is not None else None
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    container = av.open(str(path), mode="w", format="mp4")
+    container = av.open(str(path), mode="w", format="mp4",
+                        options={"movflags": "faststart"} if faststart else None)
     try:
         vstream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
         vstream.width, vstream.height = width, height

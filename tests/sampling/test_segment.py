@@ -1,0 +1,90 @@
+"""segment_video end to end: artifacts validate and round-trip through the store, frames stream, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sampling import SamplingPolicy, VideoDecodeError, segment_video
+from trendflow.artifacts import ArtifactStore, RunKey
+from trendflow.cli import main
+
+
+def test_artifacts_write_and_read_back(videos, tmp_path):
+    path, truth = videos["hard"]
+    seg = segment_video(path)
+    store = ArtifactStore(str(tmp_path / "store"))
+    key = RunKey("youtube", "vid1", "run-1", "cfg", seg.sampling_policy_version)
+    store.write(key, "cut_detection", seg.cut_detection_arrays(), extra_meta=seg.cut_detection_meta())
+    store.write(key, "sampling_plan", seg.sampling_plan_arrays())
+    cuts = store.read(key, "cut_detection")
+    plan = store.read(key, "sampling_plan")
+    assert cuts.meta["sampling_policy_version"] == seg.sampling_policy_version
+    assert cuts.meta["max_len_shots"] == 256 and cuts.meta["decode_warning"] is None
+    np.testing.assert_array_equal(cuts.arrays["cut_frame"], seg.shots.cut_frame)
+    np.testing.assert_allclose(cuts.arrays["shot_start_sec"][1:], np.asarray(truth.cut_times_s), atol=0.09)
+    assert float(cuts.arrays["shot_end_sec"][-1]) == pytest.approx(truth.duration_s, abs=0.05)
+    assert str(plan.arrays["color_space"]) == "RGB"
+    np.testing.assert_array_equal(plan.arrays["union_frame_indices"], seg.plan.union_frame_indices)
+    # union indices of a component, mapped back to source frames, are that component's frames
+    clip = plan.arrays["union_frame_indices"][plan.arrays["core_clip_union_idx"]]
+    np.testing.assert_array_equal(clip, seg.plan.source_frames("core_clip"))
+
+
+def test_union_frames_stream_in_chunks_and_match_load_frames(videos):
+    path, _ = videos["hard"]
+    seg = segment_video(path, SamplingPolicy(decode_chunk_frames=16, analysis_width=64, analysis_height=64))
+    assert (seg.plan.analysis_width, seg.plan.analysis_height) == (64, 36)
+    chunks = list(seg.iter_frames())
+    assert all(len(c.frames) <= 16 for c in chunks)
+    streamed = np.concatenate([c.frames for c in chunks])
+    assert streamed.shape == (seg.plan.n_union, 36, 64, 3) and streamed.dtype == np.uint8
+    np.testing.assert_array_equal(streamed, seg.load_frames())
+    clip_total = sum(int(c.mask("core_clip").sum()) for c in chunks)
+    assert clip_total == len(seg.plan.component_union_idx["core_clip"])
+    shots_seen = np.concatenate([c.shot_index[c.mask("core_clip")] for c in chunks])
+    assert set(shots_seen.tolist()) == set(range(seg.shots.n_shots))  # every shot gets a CLIP frame
+
+
+def test_union_frames_show_the_right_shot(videos):
+    # Frames are decoded where the plan says: each sampled frame looks like its shot, not a neighbour.
+    path, truth = videos["hard"]
+    seg = segment_video(path, SamplingPolicy(analysis_width=64, analysis_height=64))
+    frames = seg.load_frames().reshape(seg.plan.n_union, -1, 3).mean(1)  # (N, 3) mean colour
+    true_shot = np.searchsorted(truth.shot_start_frames, seg.plan.union_frame_indices, side="right") - 1
+    assert np.array_equal(seg.plan.union_shot_index, true_shot)
+    solid = truth.shot_kinds.index("solid")
+    on_solid = frames[true_shot == solid]
+    np.testing.assert_allclose(on_solid, np.tile([90, 0, 120], (len(on_solid), 1)), atol=12)
+
+
+def test_portrait_rotated_video_frames_are_upright(videos):
+    path, _ = videos["rotated_odd"]
+    seg = segment_video(path)
+    assert seg.info.rotation == 90
+    frames = seg.load_frames()
+    assert frames.shape[1:] == (96, 54, 3)  # display 53x95 -> even 54x96 (never upscaled beyond rounding)
+
+
+def test_cli_prints_shots_as_json(videos, capsys):
+    path, truth = videos["gradual"]
+    assert main(["shots", path, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n_shots"] == len(truth.cut_frames) + 1
+    assert [s["cut_in"] for s in report["shots"]] == [None] + truth.transition_kinds
+    assert report["shots"][-1]["end_frame"] == truth.n_frames
+    assert main(["shots", path]) == 0
+    assert "dissolve" in capsys.readouterr().out
+
+
+def test_cli_reports_undecodable_files(tmp_path, capsys):
+    (tmp_path / "x.mp4").write_text("nope")
+    assert main(["shots", str(tmp_path / "x.mp4")]) == 2
+    assert "invalid_data" in capsys.readouterr().err
+
+
+def test_segment_video_raises_typed_error(tmp_path):
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(VideoDecodeError) as e:
+        segment_video(tmp_path / "empty.mp4")
+    assert e.value.reason == "empty_file"
