@@ -34,10 +34,11 @@ class VideoResult:
 
 
 class Finalizer:
-    def __init__(self, store: ArtifactStore, index: ArtifactIndex, scene_labels: tuple[str, ...],
+    def __init__(self, store: ArtifactStore, index: ArtifactIndex, scene_labels: tuple[str, ...], audio_cfg,
                  expected: tuple[str, ...]):
         self.store, self.index = store, index
         self.scene_labels = scene_labels
+        self.audio_cfg = audio_cfg
         self.expected = expected  # components this pipeline runs; required ones must be ok or empty
         self._rows: dict[RunKey, list[dict]] = defaultdict(list)
 
@@ -94,12 +95,12 @@ class Finalizer:
         times = np.concatenate([np.asarray(r["frame_times"]) for r in visual])
         shot_of = np.concatenate([np.asarray(r["frame_shot"], np.int32) for r in visual])  # the Segmenter's mapping
         n_shots = len(shot_start)
-        model = {"model_name": str(visual[0]["model_name"]), "model_version": str(visual[0]["model_version"]),
-                 "weights": str(visual[0]["weights"])}
-        clip_s = float(sum(r["embed_s"] for r in visual))
+        model = {"model_name": str(visual[0]["clip_model_name"]), "model_version": str(visual[0]["clip_model_version"]),
+                 "weights": str(visual[0]["clip_weights"])}
+        clip_s = float(sum(r["clip_s"] for r in visual))
         self.store.write(key, "core_clip", core_clip.build_artifact(idx, times, emb, shot_of, n_shots),
                          timing_s=clip_s, extra_meta={"embed_dim": emb.shape[1], "pooling": "mean",
-                                                      "image_size": int(visual[0]["image_size"])}, **model)
+                                                      "image_size": int(visual[0]["clip_image_size"])}, **model)
         res.timings["core_clip"], res.components["core_clip"] = clip_s, "ok"
         arrays = scene_classification.compute(self.scene_labels, probs, shot_of, n_shots, shot_end - shot_start)
         self.store.write(key, "scene_classification", arrays, **model)
@@ -112,12 +113,11 @@ class Finalizer:
         if not audio:
             return 0.0  # the CPU stage wrote clap_extractor as empty (no/silent audio) or as an error
         from ray_pipelines.stages import clap_extractor
-        emb = np.concatenate([np.asarray(r["window_embeddings"], np.float32) for r in audio])
-        w_start = np.concatenate([np.asarray(r["window_start"]) for r in audio])
-        w_end = np.concatenate([np.asarray(r["window_end"]) for r in audio])
+        w_start, w_end, emb = clap_extractor.collect(audio)
         arrays = clap_extractor.build_artifact(w_start, w_end, emb, shot_start, shot_end)
         clap_s = float(sum(r["clap_s"] for r in audio))
         self.store.write(key, "clap_extractor", arrays, timing_s=clap_s,
+                         extra_meta=clap_extractor.meta(self.audio_cfg, emb.shape[1]),
                          model_name=str(audio[0]["clap_model_name"]), model_version=str(audio[0]["clap_model_version"]),
                          weights=str(audio[0]["clap_weights"]))
         res.timings["clap_extractor"], res.components["clap_extractor"] = clap_s, "ok"

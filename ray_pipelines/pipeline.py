@@ -123,8 +123,11 @@ def run_extract(req: ExtractRequest, log=print) -> RunSummary:
 
     t0 = time.perf_counter()
     if todo:
+        from ray_pipelines.stages.clap_extractor import check_config
+        check_config(cfg.audio)  # a model/sample-rate mismatch fails here, not in every actor
         init_ray(req.address)
-        finalizer = Finalizer(store, index, cfg.extract.scene_labels, VISUAL + AUDIO + ("fusion_aggregates",))
+        finalizer = Finalizer(store, index, cfg.extract.scene_labels, cfg.audio,
+                              VISUAL + AUDIO + ("fusion_aggregates",))
         rows = [{**asdict(RunKey(i.platform_id, i.video_id, run_id, chash, spv)), "url": i.url, "force": req.force}
                 for i in todo]
         try:
@@ -162,9 +165,9 @@ def build_dataset(rows: list[dict], cfg: Configs, store: ArtifactStore):
 
     from ray_pipelines.encoders.clip import image_size
     from ray_pipelines.runtime import Resources
-    from ray_pipelines.stages.clap_extractor import ClapEmbed, window_samples
+    from ray_pipelines.stages.clap_extractor import ClapEmbed
     from ray_pipelines.stages.core_clip import ClipEmbed
-    from ray_pipelines.stages.prepare import prepare_batch
+    from ray_pipelines.stages.prepare import prepare_batch, window_samples
 
     ctx = DataContext.get_current()
     ctx.enable_progress_bars = os.environ.get("RAY_DATA_DISABLE_PROGRESS_BARS") != "1"
@@ -173,8 +176,11 @@ def build_dataset(rows: list[dict], cfg: Configs, store: ArtifactStore):
 
     res = Resources.of_cluster()
     pool = res.actor_pool_size(cfg.extract.max_actors, cfg.extract.clip.gpus_per_actor)
-    model_resources = ({"num_gpus": cfg.extract.clip.gpus_per_actor} if res.has_gpu
-                       else {"num_cpus": res.actor_cpus(2 * pool)})  # two model pools share the CPUs
+    # Two model pools share the machine: on CPU each gets at most a quarter of the cores.
+    clip_resources = ({"num_gpus": cfg.extract.clip.gpus_per_actor} if res.has_gpu
+                      else {"num_cpus": res.actor_cpus(2 * pool)})
+    clap_resources = ({"num_gpus": cfg.audio.clap.gpus_per_actor} if res.has_gpu
+                      else {"num_cpus": res.actor_cpus(2 * pool)})
     prepare_kwargs = {
         "store_root": store.storage.root_url, "storage_options": cfg.storage.storage_options,
         "extract_json": cfg.extract.model_dump_json(), "sampling_json": cfg.sampling.model_dump_json(),
@@ -185,9 +191,9 @@ def build_dataset(rows: list[dict], cfg: Configs, store: ArtifactStore):
         ray.data.from_items(rows, override_num_blocks=len(rows))
         .map_batches(prepare_batch, batch_size=1, fn_kwargs=prepare_kwargs, num_cpus=cfg.extract.decode_cpus)
         .map_batches(ClipEmbed, batch_size=1, fn_constructor_kwargs={"cfg_json": cfg.extract.model_dump_json()},
-                     compute=ActorPoolStrategy(size=pool), **model_resources)
+                     compute=ActorPoolStrategy(size=pool), **clip_resources)
         .map_batches(ClapEmbed, batch_size=1, fn_constructor_kwargs={"cfg_json": cfg.audio.model_dump_json()},
-                     compute=ActorPoolStrategy(size=pool), **model_resources)
+                     compute=ActorPoolStrategy(size=pool), **clap_resources)
     )
 
 

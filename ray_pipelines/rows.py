@@ -17,7 +17,7 @@ import numpy as np
 from trendflow.artifacts import RunKey
 
 KEY_COLUMNS = ("platform_id", "video_id", "run_id", "config_hash", "sampling_policy_version")
-ARRAY_COLUMNS = ("frames", "frame_indices", "frame_times", "frame_shot", "windows", "window_start", "window_end",
+ARRAY_COLUMNS = ("frames", "frame_indices", "frame_times", "frame_shot", "windows", "window_start_sec", "window_end_sec",
                  "shot_start_sec", "shot_end_sec")
 
 
@@ -28,8 +28,8 @@ def empty_payload(frame_size: int, window_samples: int) -> dict[str, np.ndarray]
         "frame_times": np.zeros(0, np.float64),
         "frame_shot": np.zeros(0, np.int32),
         "windows": np.zeros((0, window_samples), np.float32),
-        "window_start": np.zeros(0, np.float64),
-        "window_end": np.zeros(0, np.float64),
+        "window_start_sec": np.zeros(0, np.float64),
+        "window_end_sec": np.zeros(0, np.float64),
         "shot_start_sec": np.zeros(0, np.float64),
         "shot_end_sec": np.zeros(0, np.float64),
     }
@@ -52,6 +52,15 @@ class VideoStatus:
     @classmethod
     def from_json(cls, text: str) -> "VideoStatus":
         return cls(**json.loads(text))
+
+
+def ragged_column(arrays: list[np.ndarray]) -> np.ndarray:
+    """One batch column of per-row arrays: stacked when shapes agree, else an object column."""
+    if len({a.shape for a in arrays}) == 1:
+        return np.stack(arrays)
+    out = np.empty(len(arrays), dtype=object)
+    out[:] = arrays
+    return out
 
 
 def to_batch(rows: list[dict]) -> dict[str, np.ndarray]:

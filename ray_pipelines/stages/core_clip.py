@@ -13,11 +13,13 @@ import os
 import numpy as np
 
 from ray_pipelines.config import ExtractConfig
+from ray_pipelines.rows import ragged_column
 from ray_pipelines.shot_pooling import pool_per_shot
 from ray_pipelines.stages import scene_classification
 
 READS = ("frames",)
-WRITES = ("frame_embeddings", "frame_label_probs", "embed_s", "model_name", "model_version", "weights", "image_size")
+WRITES = ("frame_embeddings", "frame_label_probs", "clip_s", "clip_model_name", "clip_model_version", "clip_weights",
+          "clip_image_size")
 
 
 class ClipEmbed:
@@ -47,23 +49,16 @@ class ClipEmbed:
             probs.append(scene_classification.frame_label_probs(e, self.label_emb, self.encoder.logit_scale))
             secs.append(time.perf_counter() - t0)
         out = {k: v for k, v in batch.items() if k != "frames"}  # frames are dropped here: never shipped back
-        out["frame_embeddings"] = _stack_ragged(embs)
-        out["frame_label_probs"] = _stack_ragged(probs)
+        out["frame_embeddings"] = ragged_column(embs)
+        out["frame_label_probs"] = ragged_column(probs)
         n = len(embs)
-        out["embed_s"] = np.array(secs)
-        out["model_name"] = np.array([self.encoder.model_name] * n)
-        out["model_version"] = np.array([self.encoder.model_version] * n)
-        out["weights"] = np.array([self.encoder.weights] * n)
-        out["image_size"] = np.array([self.encoder.image_size] * n)
+        # clip_* names: the CLAP pool adds its own model columns to the same rows
+        out["clip_s"] = np.array(secs)
+        out["clip_model_name"] = np.array([self.encoder.model_name] * n)
+        out["clip_model_version"] = np.array([self.encoder.model_version] * n)
+        out["clip_weights"] = np.array([self.encoder.weights] * n)
+        out["clip_image_size"] = np.array([self.encoder.image_size] * n)
         return out
-
-
-def _stack_ragged(arrays: list[np.ndarray]) -> np.ndarray:
-    if len({a.shape for a in arrays}) == 1:
-        return np.stack(arrays)
-    out = np.empty(len(arrays), dtype=object)
-    out[:] = arrays
-    return out
 
 
 def build_artifact(frame_indices: np.ndarray, frame_times: np.ndarray, embeddings: np.ndarray,

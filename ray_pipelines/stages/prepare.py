@@ -72,9 +72,9 @@ class PrepareVideo:
         else:
             try:
                 with local_file(str(item["url"]), self.ctx.storage_options) as path:
-                    shots, visual_chunks = self._visual(key, path, status)
+                    shots, visual_chunks, time_offset = self._visual(key, path, status)
                     chunks.extend(visual_chunks)
-                    chunks.extend(self._audio(key, path, shots, status))
+                    chunks.extend(self._audio(key, path, time_offset, status))
             except RequiredComponentFailed as e:
                 status.fatal = str(e)
                 chunks = []
@@ -105,11 +105,19 @@ class PrepareVideo:
         return True
 
     # ---------------------------------------------------------------- components
-    def _run(self, key: RunKey, component: str, status: VideoStatus, fn, **write_kwargs):
-        """Run one component, write its artifact, record status/timing; fail fast if required."""
+    def _run(self, key: RunKey, component: str, status: VideoStatus, fn, arrays_of=None, meta_of=None,
+             **write_kwargs):
+        """Run one component, write its artifact, record status/timing; fail fast if required.
+
+        `fn()` returns the artifact arrays, or (arrays, status, reason); with `arrays_of` it returns
+        any object, `arrays_of(obj)` gives the arrays and `meta_of(obj)` extra meta, and `obj` is returned.
+        """
         t0 = time.perf_counter()
         try:
-            result = fn()
+            value = fn()
+            result = arrays_of(value) if arrays_of else value
+            if meta_of:
+                write_kwargs["extra_meta"] = meta_of(value)
         except Exception as e:
             reason = f"{type(e).__name__}: {e}"
             dt = time.perf_counter() - t0
@@ -123,7 +131,7 @@ class PrepareVideo:
         self.ctx.store.write(key, component, arrays, status=st, empty_reason=reason, timing_s=dt, **write_kwargs)
         status.components[component] = st
         status.timings[component] = dt
-        return arrays
+        return value if arrays_of else arrays
 
     def _visual(self, key: RunKey, path: str, status: VideoStatus):
         """Segment, then stream the union frames once: quality and motion per chunk, CLIP frames out."""
@@ -175,7 +183,7 @@ class PrepareVideo:
             {k: np.concatenate(v) if v else np.zeros(0) for k, v in metrics.items()}, shot_of, n_shots))
         self._run(key, "video_pacing", status, lambda: video_pacing.from_motion(starts, ends, *motion.result()),
                   extra_meta=video_pacing.META)
-        return (starts, ends), chunks
+        return (starts, ends), chunks, seg.time_offset_sec
 
     def _clip_chunks(self, pending: list, flush: bool) -> list[dict]:
         """Regroup decoded CLIP frames into rows of exactly chunk_frames (the last may be shorter)."""
@@ -191,8 +199,37 @@ class PrepareVideo:
                 pending.append((frames[take:], idx[take:], times[take:], shot[take:]))
         return out
 
-    def _audio(self, key: RunKey, path: str, shots, status: VideoStatus) -> list[dict]:
-        return []
+    def _audio(self, key: RunKey, path: str, time_offset_sec: float, status: VideoStatus) -> list[dict]:
+        """Decode the audio track once; loudness and tempo here, CLAP windows out as chunk rows.
+        Audio time 0 is the first video frame, the same clock as the shots."""
+        from ray_pipelines.stages import audio_extract, clap_extractor, loudness, tempo
+
+        cfg = self.ctx.audio
+        t0 = time.perf_counter()
+        track = self._run(key, "video_audio_extractor", status,
+                          lambda: audio_extract.extract_audio(path, cfg, time_offset_sec),
+                          arrays_of=lambda tr: (audio_extract.compute(tr, cfg), tr.status, tr.empty_reason),
+                          meta_of=audio_extract.meta)
+        status.timings["audio_decode"] = time.perf_counter() - t0
+        if track is None or track.status == "empty":
+            reason = track.empty_reason if track is not None else "audio track could not be decoded"
+            for component in ("loudness", "tempo", "clap_extractor"):
+                self.ctx.store.write(key, component, {}, status="empty", empty_reason=reason)
+                status.components[component] = "empty"
+            return []
+        self._run(key, "loudness", status, lambda: loudness.compute(track, cfg), extra_meta=loudness.meta(track))
+        self._run(key, "tempo", status, lambda: tempo.compute(track, cfg), extra_meta=tempo.meta())
+        rows = []
+        for row in clap_extractor.iter_window_rows(track, cfg):
+            row.pop("chunk_index")  # renumbered per video with the visual rows
+            rows.append({**row, "kind": "audio", "window_start_sec": row["window_start_sec"].astype(np.float64),
+                         "window_end_sec": row["window_end_sec"].astype(np.float64)})
+        return rows
+
+
+def window_samples(audio_cfg) -> int:
+    """Samples per CLAP window (the width of the empty `windows` payload of non-audio rows)."""
+    return int(round(audio_cfg.window_s * audio_cfg.sample_rate))
 
 
 _CONTEXTS: dict[str, PrepareContext] = {}

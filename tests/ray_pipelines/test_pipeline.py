@@ -18,6 +18,8 @@ TEST_CONFIG = """
 extract:
   clip: {model_name: trendflow-clip-tiny}
   chunk_frames: 16
+audio:
+  clap: {model_name: trendflow-clap-tiny}
 """
 PER_VIDEO = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "core_clip", "scene_classification",
              "video_audio_extractor", "loudness", "tempo", "clap_extractor", "fusion_aggregates")

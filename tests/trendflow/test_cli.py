@@ -40,17 +40,11 @@ def test_every_subcommand_has_help():
 
 def make_store(tmp_path):
     import numpy as np
-
-    from trendflow import components
-    from trendflow.components import ArraySpec, ComponentSpec
-    spec = ComponentSpec("toy_cli", "1.0", 1, "cli test", (ArraySpec("x", "float32", ("n",)),))
-    components.all_specs()
-    components.register(spec)
     store = ArtifactStore(str(tmp_path / "store"))
     k = RunKey("youtube", "vidA", "r1", "c", "s")
-    store.write(k, "toy_cli", {"x": np.array([1.5, np.nan], np.float32)})
+    store.write(k, "fusion_aggregates", {"names": ["a", "b"], "values": np.array([1.5, np.nan], np.float32),
+                                         "present": [True, False]})
     store.finish_run(k, "ok")
-    components._REGISTRY.pop("toy_cli")
     return store
 
 
@@ -58,7 +52,13 @@ def test_inspect_manifest_and_errors(tmp_path):
     store = make_store(tmp_path)
     root = store.storage.root
     manifest = json.loads(run("inspect", "--store", root, "--video", "vidA").stdout)
-    assert manifest["status"] == "ok" and list(manifest["components"]) == ["toy_cli"]
+    assert manifest["status"] == "ok" and list(manifest["components"]) == ["fusion_aggregates"]
+    doc = json.loads(run("inspect", "--store", root, "--video", "vidA", "--component", "fusion_aggregates",
+                         "--json").stdout)
+    assert doc["arrays"]["names"] == ["a", "b"] and doc["arrays"]["values"][0] == 1.5
+    assert doc["meta"]["producer"] == "fusion_aggregates" and doc["meta"]["run_id"] == "r1"
+    summary = run("inspect", "--store", root, "--video", "vidA", "--component", "fusion_aggregates").stdout
+    assert "status=ok" in summary and "nan=1" in summary
     bad = run("inspect", "--store", root, "--video", "../../etc", ok=False)
     assert bad.returncode == 2 and "error: video_id '../../etc' contains a path separator" in bad.stderr
     missing = run("inspect", "--store", root, "--video", "nope", ok=False)
