@@ -134,13 +134,3 @@ def load_clip(cfg: ClipConfig, device: str = "cpu") -> ClipEncoder:
     return ClipEncoder(model=model, tokenizer=open_clip.get_tokenizer(cfg.model_name), device=device,
                        dtype=dtype, image_size=image_size(cfg.model_name), model_name=cfg.model_name,
                        weights=pretrained or RANDOM_INIT)
-
-
-def pick_device() -> str:
-    """cuda when this process was given a GPU, else cpu (Ray no longer hides GPUs from CPU tasks)."""
-    import ray
-    try:
-        has_gpu = bool(ray.get_gpu_ids()) if ray.is_initialized() else torch.cuda.is_available()
-    except Exception:  # outside a Ray worker
-        has_gpu = torch.cuda.is_available()
-    return "cuda" if has_gpu and torch.cuda.is_available() else "cpu"

@@ -15,7 +15,6 @@ Three steps, in three places of the pipeline:
 
 from __future__ import annotations
 
-import os
 from typing import Iterator
 
 import numpy as np
@@ -113,18 +112,12 @@ class ClapEmbed:
     """Ray Data callable class: chunk rows with `windows` → the same rows with `window_embeddings`."""
 
     def __init__(self, cfg_json: str):
-        import torch
-
+        from ray_pipelines.encoders import actor_device
         from ray_pipelines.encoders.clap import load_clap
-        from ray_pipelines.encoders.clip import pick_device
 
         self.cfg = AudioConfig.model_validate_json(cfg_json)
-        device = pick_device()
-        if device == "cpu":
-            # One intra-op thread per CPU Ray gave this actor: more would fight the decode tasks.
-            torch.set_num_threads(max(1, int(float(os.environ.get("OMP_NUM_THREADS", "1")))))
         check_config(self.cfg)
-        self.encoder = load_clap(self.cfg.clap, device)
+        self.encoder = load_clap(self.cfg.clap, actor_device())
 
     def __call__(self, batch: dict) -> dict:
         import time

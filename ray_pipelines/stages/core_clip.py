@@ -8,8 +8,6 @@ cross the object store) and writes per-frame embeddings and scene-label probabil
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ray_pipelines.config import ExtractConfig
@@ -26,16 +24,11 @@ class ClipEmbed:
     """Ray Data callable class: batch of chunk rows → the same rows with embeddings attached."""
 
     def __init__(self, cfg_json: str):
-        import torch
-
-        from ray_pipelines.encoders.clip import load_clip, pick_device
+        from ray_pipelines.encoders import actor_device
+        from ray_pipelines.encoders.clip import load_clip
 
         self.cfg = ExtractConfig.model_validate_json(cfg_json)
-        device = pick_device()
-        if device == "cpu":
-            # One intra-op thread per CPU Ray gave this actor: more would fight the decode tasks.
-            torch.set_num_threads(max(1, int(float(os.environ.get("OMP_NUM_THREADS", "1")))))
-        self.encoder = load_clip(self.cfg.clip, device)
+        self.encoder = load_clip(self.cfg.clip, actor_device())
         self.label_emb = self.encoder.embed_texts(list(self.cfg.scene_labels))  # (L,D)
 
     def __call__(self, batch: dict) -> dict:
