@@ -2,46 +2,42 @@
 # make demo: the whole TrendFlow path on a small built-in synthetic corpus, on this machine.
 #   synth corpus -> validate -> temporal features/targets -> Ray extraction -> training data
 #   -> baseline, v0, v0_content, v1, v2 -> evaluation -> comparison report
-# Outputs go to demo_out/ (override with DEMO_OUT); corpus size with DEMO_VIDEOS.
+# Outputs go to demo_out/ (override with DEMO_OUT); corpus size with DEMO_VIDEOS (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TF=.venv/bin/trendflow
 OUT=${DEMO_OUT:-demo_out}
-N=${DEMO_VIDEOS:-320}
+N=${DEMO_VIDEOS:-300}
 STORE=$OUT/store
 start=$(date +%s)
 step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
 
-step "1/7 synthetic corpus: $N videos -> $OUT/dataset"
+step "1/6 synthetic corpus: $N videos -> $OUT/dataset"
 if [ ! -f "$OUT/dataset/.complete" ]; then
   rm -rf "$OUT/dataset"
   $TF synth --out "$OUT/dataset" --videos "$N" --seed 0
   touch "$OUT/dataset/.complete"
 fi
 
-step "2/7 validate the dataset"
+step "2/6 validate the dataset"
 $TF validate-dataset "$OUT/dataset" || echo "(problems above are the corpus's planted duplicates/corrections)"
 
-step "3/7 temporal features and multi-horizon targets"
+step "3/6 temporal features and multi-horizon targets"
 $TF temporal --dataset "$OUT/dataset" --out "$OUT/temporal.parquet"
 
-step "4/7 Ray extraction (cuts, CLIP, quality, pacing, audio, CLAP, loudness, tempo)"
+step "4/6 Ray extraction (cuts, CLIP, quality, pacing, audio, CLAP, loudness, tempo)"
 $TF extract --dataset "$OUT/dataset" --store "$STORE" --config configs/demo.yaml --quiet
 first=$(ls "$OUT/dataset/videos" | head -1); first=${first%.*}
 $TF inspect --store "$STORE" --video "$first" --component core_clip
 $TF inspect --store "$STORE" --video "$first" --component loudness
 
-step "5/7 training data"
+step "5/6 training data"
 $TF build-dataset --dataset "$OUT/dataset" --store "$STORE" --temporal "$OUT/temporal.parquet" --out "$OUT/train_data" --config configs/demo.yaml
 
-step "6/7 train and evaluate baseline, v0, v0_content, v1, v2"
-for m in baseline v0 v0_content v1 v2; do
-  $TF train --model "$m" --data "$OUT/train_data" --out "$OUT/models/$m" --config configs/demo.yaml
-  $TF evaluate --model "$OUT/models/$m" --data "$OUT/train_data" --split test --out "$OUT/models/$m/metrics.json"
-done
-
-step "7/7 comparison report"
-$TF report --models "$OUT"/models/* --out "$OUT/report"
+step "6/6 train baselines, v0, v0_content, v1, v2 (Ray Train), evaluate on the test split, compare"
+$TF compare --data "$OUT/train_data" --out "$OUT/models" --config configs/demo.yaml
+echo
+sed -n '1,60p' "$OUT/models/report/report.md"
 
 echo
 echo "demo finished in $(( $(date +%s) - start ))s. Outputs:"
@@ -51,4 +47,4 @@ echo "  artifacts       $STORE  (trendflow inspect --store $STORE --video $first
 echo "  aggregates      $STORE/_tables/aggregates.parquet"
 echo "  training data   $OUT/train_data"
 echo "  models          $OUT/models/<model>/ (model card, checkpoints, metrics.json)"
-echo "  report          $OUT/report/report.md"
+echo "  report          $OUT/models/report/report.md (+ PNG plots)"
