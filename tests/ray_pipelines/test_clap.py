@@ -169,7 +169,7 @@ def test_actor_pool_end_to_end_a_shot_rows_and_masks(ray_cluster, tmp_path):
         clap_extractor.ClapEmbed, fn_constructor_args=(TINY.model_dump_json(),), batch_size=1,
         batch_format="numpy", compute=ActorPoolStrategy(size=1), num_cpus=1)
     out = ds.take_all()
-    assert all("windows" not in r for r in out) and {str(r["weights"]) for r in out} == {"random-init"}
+    assert all("windows" not in r for r in out) and {str(r["clap_weights"]) for r in out} == {"random-init"}
     ws, we, emb = clap_extractor.collect(out)
     np.testing.assert_allclose(ws, start)
     np.testing.assert_allclose(emb, clap_encoder.load_clap(TINY.clap).embed(windows), atol=1e-5)
@@ -182,8 +182,8 @@ def test_actor_pool_end_to_end_a_shot_rows_and_masks(ray_cluster, tmp_path):
     store = ArtifactStore(str(tmp_path / "store"))
     key = RunKey("youtube", "v", "run-1")
     store.write(key, "clap_extractor", arrays, status=track.status, empty_reason=track.empty_reason,
-                model_name=TINY.clap.model_name, model_version=str(out[0]["model_version"]),
-                weights=str(out[0]["weights"]), extra_meta=clap_extractor.meta(TINY, 128))
+                model_name=TINY.clap.model_name, model_version=str(out[0]["clap_model_version"]),
+                weights=str(out[0]["clap_weights"]), extra_meta=clap_extractor.meta(TINY, 128))
     back = store.read(key, "clap_extractor")
     assert back.meta["weights"] == "random-init" and back.arrays["A_shot"].shape == (3, 128)
 
