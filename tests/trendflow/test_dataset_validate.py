@@ -114,11 +114,11 @@ def test_unsafe_ids_never_reach_a_path(ds, tmp_path):
     ds.write("metadata/plat.json", {**json.loads((ds.root / "metadata/good1.json").read_text()),
                                     "video_id": "plat", "platform_id": "you/tube"})
     ds.write("metadata/bad..name.json", "{}")
-    ds.write("videos/-dash.mp4", b"x")
+    ds.write("videos/has space.mp4", b"x")
     r = validate_dataset(str(ds.root))
     unsafe = {(p.file, p.field) for p in _find(r, "unsafe_id")}
     assert unsafe == {("metadata/evil.json", "video_id"), ("metadata/plat.json", "platform_id"),
-                      ("metadata/bad..name.json", None), ("videos/-dash.mp4", None)}
+                      ("metadata/bad..name.json", None), ("videos/has space.mp4", None)}
     assert not any("secret" in p.file for p in r.problems if p.code != "unsafe_id")
 
 
