@@ -33,15 +33,18 @@ class TrainConfig(Section):
     max_shots: int = Field(MAX_SHOTS_LIMIT, ge=1, le=MAX_SHOTS_LIMIT,
                            description="Shots per modality fed to the neural models (≤ 256).")
     use_content_aggregates: bool = Field(
-        True, description="Feed the content aggregates (quality, pacing, loudness...) to v1/v2 as meta "
-                          "features next to the temporal ones.")
+        True, description="Feed the content aggregates (quality, pacing, loudness...) to v1/v2 through their "
+                          "own narrow branch, next to the temporal meta features.")
+    categorical_features: bool = Field(
+        False, description="Feed the one-hot category/language/country columns to v1/v2 (off by default: "
+                           "they let small-data networks memorise channels). v0 always sees them.")
 
     # ---------------------------------------------------------------- optimisation (v1/v2)
     model: dict[str, Any] = Field(default_factory=dict, description="Keyword overrides for the registered "
                                   "model (e.g. d_model, n_layers, dropout); they win over its defaults.")
     batch_size: int = Field(32, ge=1, description="Batch size per worker.")
-    max_epochs: int = Field(80, ge=1, description="Upper bound on epochs; early stopping usually ends sooner.")
-    early_stopping_patience: int = Field(10, ge=1, description="Epochs without val_loss improvement "
+    max_epochs: int = Field(200, ge=1, description="Upper bound on epochs; early stopping usually ends sooner.")
+    early_stopping_patience: int = Field(25, ge=1, description="Epochs without val_loss improvement "
                                                                "before stopping.")
     lr: float = Field(2e-3, gt=0, description="AdamW learning rate.")
     weight_decay: float = Field(0.05, ge=0, description="AdamW weight decay (regularises the small data regime).")
@@ -52,8 +55,6 @@ class TrainConfig(Section):
     monotonic_penalty: float = Field(
         0.1, ge=0, description="Weight of the soft penalty when a shorter horizon's prediction exceeds a "
                                "longer one's (growth deltas are cumulative).")
-    val_fraction: float = Field(0.15, gt=0, lt=0.5, description="Share of training channels held out for "
-                                "validation when the data has no 'val' split.")
 
     # ---------------------------------------------------------------- Ray Train resources
     num_workers: int = Field(1, ge=1, description="Ray Train workers (data-parallel).")
@@ -68,16 +69,15 @@ class TrainConfig(Section):
     ray_address: str | None = Field(None, description="Ray cluster address; default starts a local one.")
 
     # ---------------------------------------------------------------- tracking
-    wandb_mode: Literal["offline", "online", "disabled"] = Field(
-        "offline", description="Weights & Biases mode; 'online' needs WANDB_API_KEY.")
+    wandb_mode: Literal["auto", "offline", "online", "disabled"] = Field(
+        "auto", description="Weights & Biases mode. auto: $WANDB_MODE if set, else online when WANDB_API_KEY "
+                            "is set, else offline. 'online' needs WANDB_API_KEY.")
     wandb_project: str = Field("trendflow", description="W&B project name.")
 
     # ---------------------------------------------------------------- gradient boosting (v0)
     lightgbm: dict[str, Any] = Field(
-        default_factory=lambda: {"n_estimators": 600, "learning_rate": 0.03, "num_leaves": 15,
-                                 "min_child_samples": 10, "subsample": 0.8, "subsample_freq": 1,
-                                 "colsample_bytree": 0.8, "reg_lambda": 1.0, "verbose": -1},
-        description="LGBMRegressor parameters for v0/v0_content (early stopping on val uses 50 rounds).")
+        default_factory=dict, description="LGBMRegressor parameters for v0/v0_content, over the defaults in "
+                                          "train.baselines.DEFAULT_LGBM_PARAMS (early stopping on val: 50 rounds).")
 
     @field_validator("horizons")
     @classmethod
@@ -108,3 +108,14 @@ def load_train_config(path: str | None = None, overrides: dict[str, Any] | None 
     """The `train` section of `path` (defaults when None), env overrides, then `overrides`."""
     from trendflow.config import load_section
     return load_section(path, "train", TrainConfig, overrides)
+
+
+def resolve_wandb_mode(mode: str, environ=None) -> str:
+    """The W&B mode to run with: offline unless the user configured a key (or chose a mode)."""
+    import os
+    env = os.environ if environ is None else environ
+    if mode != "auto":
+        return mode
+    if env.get("WANDB_MODE") in ("offline", "online", "disabled"):
+        return env["WANDB_MODE"]
+    return "online" if env.get("WANDB_API_KEY") else "offline"

@@ -23,57 +23,90 @@ Tensor = torch.Tensor
 
 
 class FeatureNormalizer(nn.Module):
-    """Standardise features (log1p first for heavy-tailed non-negative ones); NaN → 0 plus a mask."""
+    """Standardise features; heavy-tailed non-negative ones go through log1p(x / scale) first.
+
+    A feature is heavy-tailed when it is never negative and its 99th percentile is more than
+    `HEAVY_TAIL_RATIO` × its median positive value (counts, rates per hour, ages: they span orders of
+    magnitude, and a plain z-score would squash all but the largest values together). `scale` is that
+    median, so typical values land around log(2) and small rates keep their resolution.
+    NaN (missing) → 0 in the value and 0 in the presence mask that is appended.
+    """
+    HEAVY_TAIL_RATIO = 10.0
 
     def __init__(self, n_features: int, clip: float = 6.0):
         super().__init__()
         self.clip = clip
         self.register_buffer("mean", torch.zeros(n_features))
         self.register_buffer("std", torch.ones(n_features))
-        self.register_buffer("log_mask", torch.zeros(n_features, dtype=torch.bool))
+        self.register_buffer("log_scale", torch.zeros(n_features))  # 0 = no log transform
 
-    @staticmethod
-    def compute_stats(x: np.ndarray) -> dict[str, np.ndarray]:
+    @classmethod
+    def compute_stats(cls, x: np.ndarray) -> dict[str, np.ndarray]:
         """Stats from training rows x (N, F) with NaN for missing; constant/empty columns get std 1."""
         x = np.asarray(x, dtype=np.float64)
+        n_f = x.shape[1]
+        log_scale = np.zeros(n_f)
+        for j in range(n_f):
+            col = x[np.isfinite(x[:, j]), j]
+            pos = col[col > 0]
+            if len(col) and col.min() >= 0 and len(pos):
+                median_pos = float(np.median(pos))
+                if np.percentile(col, 99) > cls.HEAVY_TAIL_RATIO * median_pos:
+                    log_scale[j] = median_pos
+        xt = np.where(log_scale > 0, np.log1p(np.clip(x, 0, None) / np.where(log_scale > 0, log_scale, 1)), x)
         with np.errstate(all="ignore"):
-            lo = np.nanmin(np.where(np.isfinite(x), x, np.nan), axis=0) if len(x) else np.zeros(x.shape[1])
-            hi = np.nanpercentile(x, 99, axis=0) if len(x) else np.zeros(x.shape[1])
-            log_mask = np.nan_to_num(lo, nan=-1) >= 0
-            log_mask &= np.nan_to_num(hi, nan=0) > 50  # counts and rates spanning orders of magnitude
-            xt = np.where(log_mask, np.log1p(np.clip(x, 0, None)), x)
-            mean = np.nan_to_num(np.nanmean(xt, axis=0)) if len(x) else np.zeros(x.shape[1])
-            std = np.nan_to_num(np.nanstd(xt, axis=0), nan=1.0) if len(x) else np.ones(x.shape[1])
+            mean = np.nan_to_num(np.nanmean(xt, axis=0)) if len(x) else np.zeros(n_f)
+            std = np.nan_to_num(np.nanstd(xt, axis=0), nan=1.0) if len(x) else np.ones(n_f)
         std = np.where(std < 1e-6, 1.0, std)
-        return {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "log_mask": log_mask}
+        return {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "log_scale": log_scale.astype(np.float32)}
 
-    def set_stats(self, mean, std, log_mask) -> None:
+    def set_stats(self, mean, std, log_scale) -> None:
         self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.std.copy_(torch.as_tensor(std, dtype=torch.float32))
-        self.log_mask.copy_(torch.as_tensor(log_mask, dtype=torch.bool))
+        self.log_scale.copy_(torch.as_tensor(log_scale, dtype=torch.float32))
 
     def forward(self, x: Tensor) -> Tensor:
         # x: (B, F) with NaN where missing → (B, 2F): standardised values, presence mask
         present = torch.isfinite(x)
         x = torch.where(present, x, torch.zeros_like(x))
-        x = torch.where(self.log_mask, torch.log1p(x.clamp_min(0)), x)
+        is_log = self.log_scale > 0
+        x = torch.where(is_log, torch.log1p(x.clamp_min(0) / torch.where(is_log, self.log_scale, 1.0)), x)
         z = ((x - self.mean) / self.std).clamp(-self.clip, self.clip)
         z = torch.where(present, z, torch.zeros_like(z))
         return torch.cat([z, present.to(z.dtype)], dim=-1)
 
 
 class MetaEncoder(nn.Module):
-    """Meta features (B, F) with NaN → (B, d_out)."""
+    """Meta features (B, F) with NaN → (B, d_out).
 
-    def __init__(self, n_features: int, d_out: int, hidden: int, dropout: float):
+    The last `content_dim` columns are content aggregates (quality, pacing, loudness...). They go
+    through their own narrow bottleneck (`content_hidden` units) and are added to the temporal
+    encoding: with a few hundred videos, dozens of weak aggregate columns fed in beside the snapshot
+    counters drowned the counters' signal (val MAE 0.46 vs 0.34 on the 320-video demo corpus).
+    """
+
+    def __init__(self, n_features: int, d_out: int, hidden: int, dropout: float, content_dim: int = 0,
+                 content_hidden: int = 8):
         super().__init__()
+        if not 0 <= content_dim < n_features:
+            raise ValueError(f"content_dim={content_dim} must be in [0, n_features={n_features})")
+        self.n_temporal = n_features - content_dim
         self.normalizer = FeatureNormalizer(n_features)
         self.mlp = nn.Sequential(
-            nn.Linear(2 * n_features, hidden), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(2 * self.n_temporal, hidden), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(hidden, d_out), nn.GELU(), nn.Dropout(dropout))
+        self.content = None
+        if content_dim:
+            self.content = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * content_dim, content_hidden), nn.GELU(),
+                                         nn.Dropout(dropout), nn.Linear(content_hidden, d_out))
 
     def forward(self, meta: Tensor) -> Tensor:
-        return self.mlp(self.normalizer(meta))  # (B, d_out)
+        z = self.normalizer(meta)  # (B, 2F): values then presence
+        f, t = meta.shape[-1], self.n_temporal
+        out = self.mlp(torch.cat([z[:, :t], z[:, f:f + t]], dim=-1))  # (B, d_out)
+        if self.content is not None:
+            out = out + self.content(torch.cat([z[:, t:f], z[:, f + t:]], dim=-1))
+        return out
 
 
 class ShotTokenizer(nn.Module):

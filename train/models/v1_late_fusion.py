@@ -17,10 +17,10 @@ from train.registry import register_model
 class LateFusion(NeuralForecaster):
     def __init__(self, meta_dim: int, e_dim: int, a_dim: int, n_targets: int = 2, n_horizons: int = 3,
                  d_model: int = 64, hidden: int = 128, dropout: float = 0.2, modality_dropout: float = 0.1,
-                 max_shots: int = 256):
+                 max_shots: int = 256, content_dim: int = 0, content_hidden: int = 8):
         super().__init__(meta_dim, e_dim, a_dim, n_targets, n_horizons)
         self.modality_dropout = modality_dropout
-        self.meta_encoder = MetaEncoder(meta_dim, d_model, hidden, dropout)
+        self.meta_encoder = MetaEncoder(meta_dim, d_model, hidden, dropout, content_dim, content_hidden)
         self.e_proj = nn.Sequential(nn.LayerNorm(e_dim), nn.Linear(e_dim, d_model), nn.GELU())
         self.a_proj = nn.Sequential(nn.LayerNorm(a_dim), nn.Linear(a_dim, d_model), nn.GELU())
         self.e_pool, self.a_pool = MaskedAttentionPool(d_model), MaskedAttentionPool(d_model)

@@ -23,12 +23,13 @@ META, VISUAL, AUDIO = 0, 1, 2  # modality ids
 class MultimodalTransformer(NeuralForecaster):
     def __init__(self, meta_dim: int, e_dim: int, a_dim: int, n_targets: int = 2, n_horizons: int = 3,
                  d_model: int = 64, n_heads: int = 4, n_layers: int = 2, ff_mult: int = 2,
-                 hidden: int = 128, dropout: float = 0.2, modality_dropout: float = 0.1, max_shots: int = 256):
+                 hidden: int = 128, dropout: float = 0.2, modality_dropout: float = 0.1, max_shots: int = 256,
+                 content_dim: int = 0, content_hidden: int = 8):
         super().__init__(meta_dim, e_dim, a_dim, n_targets, n_horizons)
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
         self.modality_dropout = modality_dropout
-        self.meta_encoder = MetaEncoder(meta_dim, d_model, hidden, dropout)
+        self.meta_encoder = MetaEncoder(meta_dim, d_model, hidden, dropout, content_dim, content_hidden)
         self.e_tokens = ShotTokenizer(e_dim, d_model, max_shots)
         self.a_tokens = ShotTokenizer(a_dim, d_model, max_shots)
         self.modality = nn.Embedding(3, d_model)

@@ -1,0 +1,167 @@
+"""A trained model on disk: weights + a model card, and the `Predictor` that loads any of them.
+
+    MODEL_DIR/model_card.json   model name/version, training_data_version, feature schema versions,
+                                sampling_policy_version, dataprocessor_version, code commit, seed,
+                                config, validation metrics (SPEC §12)
+    MODEL_DIR/model.pt          neural models: {model_name, model_kwargs, meta_features, state_dict}
+    MODEL_DIR/params.json       tabular models (+ lgbm_<head>.txt for LightGBM)
+    MODEL_DIR/metrics.csv       per-epoch metrics (neural models)
+
+`load_predictor(MODEL_DIR).predict(table)` gives (N, T, H) log1p growth predictions for an Arrow
+table in the training-data format, whatever the model kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+import trendflow
+from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches
+
+CARD_FILE = "model_card.json"
+TORCH_FILE = "model.pt"
+ABLATIONS = ("visual", "audio")  # modalities a neural model can be asked to ignore at prediction time
+
+
+def code_commit() -> str:
+    """The git commit of this code (suffixed '+dirty' when the tree has local changes), or 'unknown'."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
+
+
+def build_model_card(*, model_name: str, model_version: str, kind: str, schema: DatasetSchema,
+                     config: dict[str, Any], seed: int, meta_features: Sequence[str],
+                     validation_metrics: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    card = schema.card
+    return {
+        "model_name": model_name,
+        "model_version": model_version,
+        "kind": kind,
+        "training_data_version": schema.training_data_version,
+        "feature_schema_versions": card.get("feature_schema_versions", {}),
+        "sampling_policy_version": card.get("sampling_policy_version"),
+        "dataprocessor_version": trendflow.DATAPROCESSOR_VERSION,
+        "data_dataprocessor_versions": card.get("dataprocessor_versions", []),
+        "code_commit": code_commit(),
+        "seed": seed,
+        "config": config,
+        "validation_metrics": validation_metrics,
+        "targets": list(schema.targets),
+        "horizons": list(schema.horizons),
+        "meta_features": list(meta_features),
+        "e_dim": schema.e_dim,
+        "a_dim": schema.a_dim,
+        "max_shots": schema.max_shots,
+        "trendflow_version": trendflow.__version__,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **(extra or {}),
+    }
+
+
+def write_card(model_dir: str, card: dict[str, Any]) -> str:
+    os.makedirs(model_dir, exist_ok=True)
+    path = os.path.join(model_dir, CARD_FILE)
+    with open(path, "w") as f:
+        json.dump(card, f, indent=2, default=_jsonable)
+    return path
+
+
+def read_card(model_dir: str) -> dict[str, Any]:
+    path = os.path.join(model_dir, CARD_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{model_dir}: no {CARD_FILE}; is this a model folder written by `trendflow train`?")
+    with open(path) as f:
+        return json.load(f)
+
+
+def save_torch_model(model_dir: str, model_name: str, model_kwargs: dict[str, Any],
+                     meta_features: Sequence[str], state_dict: dict) -> str:
+    import torch
+    os.makedirs(model_dir, exist_ok=True)
+    path = os.path.join(model_dir, TORCH_FILE)
+    torch.save({"model_name": model_name, "model_kwargs": model_kwargs, "meta_features": list(meta_features),
+                "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}, path)
+    return path
+
+
+def load_torch_model(model_dir: str):
+    """(model in eval mode, meta_features) from MODEL_DIR/model.pt."""
+    import torch
+    from train.registry import create_model
+    blob = torch.load(os.path.join(model_dir, TORCH_FILE), map_location="cpu", weights_only=True)
+    model = create_model(blob["model_name"], **blob["model_kwargs"])
+    model.load_state_dict(blob["state_dict"])
+    return model.eval(), blob["meta_features"]
+
+
+class Predictor:
+    """Loads any trained model folder and predicts (N, T, H) on training-data-format tables."""
+
+    def __init__(self, model_dir: str):
+        from train.registry import get_entry
+        self.model_dir = model_dir
+        self.card = read_card(model_dir)
+        self.name = self.card["model_name"]
+        self.kind = get_entry(self.name).kind
+        self.targets, self.horizons = self.card["targets"], self.card["horizons"]
+        if self.kind == "torch":
+            self.model, self.meta_features = load_torch_model(model_dir)
+        else:
+            from train.baselines import TABULAR_CLASSES
+            self.model = TABULAR_CLASSES[self.name].load(model_dir)
+            self.meta_features = self.card["meta_features"]
+
+    @property
+    def uses_shots(self) -> bool:
+        return self.kind == "torch"
+
+    def predict(self, table: pa.Table, ablate: Sequence[str] = (), batch_size: int = 64) -> np.ndarray:
+        """(N, T, H) predictions. `ablate` hides modalities ("visual", "audio") from neural models."""
+        unknown = set(ablate) - set(ABLATIONS)
+        if unknown:
+            raise ValueError(f"unknown ablation {sorted(unknown)}; choose from {ABLATIONS}")
+        if self.kind != "torch":
+            frame = table.drop_columns([c for c in SHOT_COLUMNS if c in table.column_names]).to_pandas()
+            return np.maximum(self.model.predict(frame), 0.0)
+        import torch
+        schema = DatasetSchema(tuple(self.targets), tuple(self.horizons), tuple(self.meta_features), (),
+                               int(self.card["e_dim"]), int(self.card["a_dim"]), int(self.card["max_shots"]),
+                               None, self.card["training_data_version"])
+        outs = []
+        with torch.inference_mode():
+            for batch in iter_local_batches(table, schema, self.meta_features, batch_size):
+                if "visual" in ablate:
+                    batch["E_mask"] = torch.zeros_like(batch["E_mask"])
+                if "audio" in ablate:
+                    batch["A_mask"] = torch.zeros_like(batch["A_mask"])
+                outs.append(self.model(batch).numpy())
+        n_t, n_h = len(self.targets), len(self.horizons)
+        preds = np.concatenate(outs) if outs else np.zeros((0, n_t, n_h), np.float32)
+        # Targets are log1p of a growth clipped at 0, so a negative prediction can only be an error.
+        return np.maximum(preds, 0.0)
+
+
+def load_predictor(model_dir: str) -> Predictor:
+    return Predictor(model_dir)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, (np.integer, np.floating)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
