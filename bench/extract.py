@@ -7,8 +7,10 @@ Prints one table:
      frames/s) and the end-to-end pipeline rate; overlap efficiency = end-to-end ÷ slowest stage;
   2. the same videos through a naive sequential loop (segment, decode sampled frames, embed; no Ray);
   3. a 10-minute video through `ray.data.read_videos` (decodes every frame) + the same model vs ours;
-  4. cost growth: wall time and peak RSS of all Ray processes for 30 s, 2 min, 10 min, 20 min
-     (60 fps) videos.
+  4. cost growth: wall time and peak memory (PSS) of all Ray processes for 30 s, 2 min, 10 min,
+     20 min (60 fps) videos.
+Known gap: our end-to-end figures include the audio path (CLAP HTSAT-tiny runs ~1-2 windows/s on a
+CPU core and dominates long videos), while the naive loop and read_videos do the visual path only.
 Videos are generated once into bench/.cache (minutes for the long ones). Numbers are noisy on a
 shared 2-core machine: compare the ratios, measured in the same run.
 """
@@ -56,8 +58,8 @@ def make_video(path: Path, seconds: float, fps: int, seed: int, width=320, heigh
 
 
 class PeakRSS:
-    """Peak of the summed RSS of this process and all its descendants (the local Ray cluster).
-    Shared pages (the object store) are counted once per process: an upper bound."""
+    """Peak of the summed PSS (proportional set size: shared pages split between the processes that
+    map them) of this process and all its descendants (the local Ray cluster)."""
 
     def __init__(self, interval=0.2):
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
@@ -67,7 +69,7 @@ class PeakRSS:
         total = 0
         for p in [me, *me.children(recursive=True)]:
             try:
-                total += p.memory_info().rss
+                total += p.memory_full_info().pss
             except psutil.Error:
                 pass
         return total
