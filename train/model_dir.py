@@ -155,6 +155,36 @@ class Predictor:
         return np.maximum(preds, 0.0)
 
 
+    def predict_video(self, features: dict[str, float | None], e_shot: np.ndarray | None = None,
+                      e_present: np.ndarray | None = None, a_shot: np.ndarray | None = None,
+                      a_present: np.ndarray | None = None) -> dict[str, float]:
+        """One video (for serving): meta features by name (missing → NaN), E_shot (n, D) / A_shot (n, Da)
+        with their per-shot presence (None = modality absent) → {"views_7": log1p growth, ...}."""
+        from train.build_dataset import merge_shots
+        from train.data import shot_list_type
+        max_shots = int(self.card["max_shots"])
+        cols: dict[str, pa.Array] = {}
+        if features.get("age_bucket"):  # the naive baselines predict per age bucket
+            cols["age_bucket"] = pa.array([str(features["age_bucket"])])
+        for name in self.meta_features:
+            v = features.get(name)
+            cols[name] = pa.array([float("nan") if v is None else float(v)], pa.float64())
+        for prefix, emb, present, dim in (("E", e_shot, e_present, int(self.card["e_dim"])),
+                                          ("A", a_shot, a_present, int(self.card["a_dim"]))):
+            if emb is None or len(emb) == 0:
+                emb, present = np.zeros((0, dim), np.float32), np.zeros(0, bool)
+            emb = np.asarray(emb, np.float32)
+            present = np.ones(len(emb), bool) if present is None else np.asarray(present, bool)
+            present = present & np.isfinite(emb).all(axis=1)
+            emb, present = merge_shots(np.where(present[:, None], emb, 0.0).astype(np.float32), present, max_shots)
+            if emb.shape[1] != dim:
+                raise ValueError(f"{prefix}_shot has {emb.shape[1]} dims, the model was trained on {dim}")
+            cols[f"{prefix}_shot"] = pa.array([emb.tolist()], shot_list_type(dim))
+            cols[f"{prefix}_mask"] = pa.array([present.tolist()], pa.list_(pa.bool_()))
+        pred = self.predict(pa.table(cols))[0]  # (T, H)
+        return {f"{t}_{h}": float(pred[i, j]) for i, t in enumerate(self.targets) for j, h in enumerate(self.horizons)}
+
+
 def load_predictor(model_dir: str) -> Predictor:
     return Predictor(model_dir)
 

@@ -37,6 +37,16 @@ def test_model_trains_saves_reloads_and_predicts_identically(name, train_dir, tm
         np.testing.assert_allclose(preds, in_memory, rtol=0, atol=1e-6)
     assert np.array_equal(preds, load_predictor(model_dir).predict(test))  # a second load: same numbers
 
+    # The serving entry point (one video from plain arrays) agrees with the batch path.
+    row = test.slice(3, 1).to_pylist()[0]
+    dims = {"E": len(row["E_shot"][0]) if row["E_shot"] else 8, "A": len(row["A_shot"][0]) if row["A_shot"] else 4}
+    single = predictor.predict_video(
+        {k: v for k, v in row.items() if k not in ("E_shot", "E_mask", "A_shot", "A_mask")},
+        e_shot=np.asarray(row["E_shot"], np.float32).reshape(-1, dims["E"]), e_present=row["E_mask"],
+        a_shot=np.asarray(row["A_shot"], np.float32).reshape(-1, dims["A"]), a_present=row["A_mask"])
+    assert list(single) == [f"{t}_{h}" for t in ("views", "likes") for h in (7, 14, 21)]
+    np.testing.assert_allclose(list(single.values()), preds[3].reshape(-1), rtol=1e-5, atol=1e-5)
+
     train_y, train_m = target_arrays(read_split(train_dir, "train", ["y_views_7", "y_views_14", "y_views_21",
                                                                     "y_likes_7", "y_likes_14", "y_likes_21"]),
                                      ("views", "likes"), (7, 14, 21))

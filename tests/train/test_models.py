@@ -140,3 +140,10 @@ def test_neural_meta_features_drop_masks_and_one_hots(train_dir):
     assert "subscriberCount_present" not in feats and "subscriberCount" in feats
     assert feats[-content_dim:] == ["quality_mean", "shots_per_min", "loudness_lufs"]
     assert schema.neural_meta_features(use_content=False)[1] == 0
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_batch_with_wrong_feature_count_is_a_clear_error(name):
+    batch = random_batch(b=2, s=3, f=4, d=16, da=8)
+    with pytest.raises(ValueError, match="meta has 4 features, model expects 5"):
+        _model(name)(batch)

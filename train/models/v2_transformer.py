@@ -41,6 +41,7 @@ class MultimodalTransformer(NeuralForecaster):
         self.head = MultiHorizonHead(d_model, n_targets, n_horizons, hidden, dropout)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        self.check_batch(batch)
         e_mask, a_mask = batch["E_mask"], batch["A_mask"]  # (B, S), (B, Sa)
         e_present = drop_modality(e_mask.any(1), self.modality_dropout, self.training)  # (B,)
         a_present = drop_modality(a_mask.any(1), self.modality_dropout, self.training)
