@@ -52,10 +52,6 @@ class Finalizer:
         del self._rows[key]
         return self.finalize(key, rows)
 
-    @property
-    def incomplete(self) -> list[RunKey]:
-        return list(self._rows)
-
     def finalize(self, key: RunKey, rows: list[dict]) -> VideoResult:
         head = next(r for r in rows if r["kind"] == "status")
         st = VideoStatus.from_json(head["status"])

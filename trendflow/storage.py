@@ -55,9 +55,6 @@ class Storage:
     def exists(self, rel: str) -> bool:
         return self.fs.exists(self.path(rel))
 
-    def size(self, rel: str) -> int:
-        return self.fs.size(self.path(rel))
-
     def glob(self, pattern: str) -> list[str]:
         """Relative paths matching `pattern` (relative to root), temp files excluded."""
         prefix = self.root.rstrip("/") + "/"
@@ -79,9 +76,6 @@ class Storage:
         if self.fs.exists(p):
             self.fs.rm(p, recursive=True)
         self.fs.invalidate_cache()
-
-    def open(self, rel: str, mode: str = "rb"):
-        return self.fs.open(self.path(rel), mode)
 
 
 def _protocols(fs) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -23,7 +23,6 @@ DTYPES = ("float32", "float64", "int32", "int64", "bool", "str")
 # Checks a validator knows how to run on one array; see `_check_invariant`.
 INVARIANTS = ("sorted", "sorted_unique", "nonneg", "finite", "unit_interval", "no_inf")
 
-META_SCHEMA_VERSION_KEY = "schema_version"
 # Mandatory meta block of every NPZ (SPEC §6). Values may be null where noted in the schema.
 META_FIELDS: dict[str, str] = {
     "producer": "component name that wrote the artifact",
@@ -244,6 +243,3 @@ def json_schema(spec: ComponentSpec) -> dict:
         "required": ["meta", "arrays"],
     }
 
-
-def names(arrays: Iterable[ArraySpec]) -> list[str]:
-    return [a.name for a in arrays]
