@@ -130,17 +130,17 @@ def ray_train(name: str, train_dir: str, epochs: int, batch_size: int, workers: 
 
     cfg = TrainConfig(max_epochs=epochs, num_workers=workers, batch_size=batch_size, wandb_mode="disabled",
                       early_stopping_patience=10_000, checkpoints_to_keep=1)
-    model_dir = tempfile.mkdtemp(prefix=f"bench-{name}-{workers}w-")
-    recipe = RayTrainRecipe(name, train_dir, model_dir, cfg)
-    started = time.perf_counter()
-    try:
-        recipe.setup()
-        recipe.train()
-    finally:
-        recipe.cleanup()
-    wall = time.perf_counter() - started
-    with open(os.path.join(model_dir, "logs", EVENTS_FILE)) as f:
-        ends = [e for e in map(json.loads, f) if e["event"] == "epoch_end"]
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-{workers}w-") as model_dir:
+        recipe = RayTrainRecipe(name, train_dir, model_dir, cfg)
+        started = time.perf_counter()
+        try:
+            recipe.setup()
+            recipe.train()
+        finally:
+            recipe.cleanup()
+        wall = time.perf_counter() - started
+        with open(os.path.join(model_dir, "logs", EVENTS_FILE)) as f:
+            ends = [e for e in map(json.loads, f) if e["event"] == "epoch_end"]
     total = sum(e["samples"] * e["world_size"] for e in ends[1:])
     phases = {k: sum(e.get(k, 0.0) for e in ends[1:]) / max(len(ends) - 1, 1) for k in ("train_s", "val_s", "report_s")}
     return {"samples_per_s": total / (ends[-1]["time"] - ends[0]["time"]), "wall_s": wall,
@@ -161,9 +161,10 @@ def main() -> int:
 
     from train.synthetic_data import write_synthetic_training_data
 
+    scratch = tempfile.TemporaryDirectory(prefix="bench-train-data-")
     train_dir = args.data
     if not train_dir:
-        train_dir = tempfile.mkdtemp(prefix="bench-train-data-")
+        train_dir = scratch.name
         card = write_synthetic_training_data(train_dir, n=args.videos, d=512, da=512, max_shots=32)
         print(f"data: synthetic, {card['splits']['train']} train / {card['splits']['val']} val videos, "
               f"512-d E_shot and A_shot, ≤ 32 shots")
@@ -186,6 +187,7 @@ def main() -> int:
                              ref / res["samples_per_s"]))
     finally:
         ray.shutdown()
+        scratch.cleanup()
 
     print(f"\n{args.epochs} epochs, batch {args.batch_size}; samples/s over epochs 2..{args.epochs}; "
           f"{os.cpu_count()} CPU cores")

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from train.data import AGE_BUCKETS, DatasetSchema, TrainingDataError, float_column, meta_matrix, target_arrays
+from train.data import (
+    AGE_BUCKETS,
+    DatasetSchema,
+    TrainingDataError,
+    float_column,
+    meta_matrix,
+    target_arrays,
+)
 from train.registry import register_model
 
 PARAMS_FILE = "params.json"

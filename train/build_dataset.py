@@ -15,7 +15,6 @@ reason recorded in the dataset card; the other videos go on. Output format: `tra
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

@@ -241,6 +241,7 @@ def shot_list_type(dim: int) -> pa.DataType:
 def training_data_version(tables: dict[str, pa.Table], card_core: dict[str, Any]) -> str:
     """Content hash of the rows (sorted by id, Arrow IPC bytes) and of the card fields that define them."""
     import hashlib
+
     from trendflow.ids import canonical_json
     h = hashlib.sha256(canonical_json(card_core).encode())
     for split in sorted(tables):
@@ -261,6 +262,7 @@ def write_training_data(out_dir: str, tables: dict[str, pa.Table], card: dict[st
     counts and training_data_version are added here.
     """
     import pyarrow.parquet as pq
+
     from trendflow.ids import canonical_json
     missing = [k for k in ("targets", "horizons", "temporal_features", "content_features", "e_dim", "a_dim",
                            "max_shots") if k not in card]

@@ -68,6 +68,7 @@ def evaluate_model(model_dir: str, train_dir: str, split: str = "test", *, n_boo
 
 def _tabular_columns(train_dir: str, split: str) -> list[str]:
     import pyarrow.dataset as pads
+
     from train.data import split_files
     names = pads.dataset(split_files(train_dir, split), format="parquet").schema.names
     return [c for c in names if c not in SHOT_COLUMNS]

@@ -124,7 +124,7 @@ class ShotTokenizer(nn.Module):
         nn.init.normal_(self.position.weight, std=0.02)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        b, s, _ = x.shape
+        _, s, _ = x.shape
         if s > self.position.num_embeddings:
             raise ValueError(f"{s} shots > max_shots={self.position.num_embeddings}; merge shots in the data")
         idx = torch.arange(s, device=x.device)  # (S,)

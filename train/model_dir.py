@@ -101,6 +101,7 @@ def save_torch_model(model_dir: str, model_name: str, model_kwargs: dict[str, An
 def load_torch_model(model_dir: str):
     """(model in eval mode, meta_features) from MODEL_DIR/model.pt."""
     import torch
+
     from train.registry import create_model
     blob = torch.load(os.path.join(model_dir, TORCH_FILE), map_location="cpu", weights_only=True)
     model = create_model(blob["model_name"], **blob["model_kwargs"])

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,8 +26,15 @@ import lightning.pytorch as pl
 import numpy as np
 
 from train.config import TrainConfig, resolve_wandb_mode
-from train.data import (DatasetSchema, load_schema, meta_matrix, read_split, read_split_frame, split_files,
-                        target_arrays)
+from train.data import (
+    DatasetSchema,
+    load_schema,
+    meta_matrix,
+    read_split,
+    read_split_frame,
+    split_files,
+    target_arrays,
+)
 from train.model_dir import build_model_card, save_torch_model, write_card
 
 CKPT_NAME = "checkpoint.ckpt"  # RayTrainReportCallback.CHECKPOINT_NAME
@@ -72,6 +78,7 @@ class RayTrainRecipe:
     # ------------------------------------------------------------------ setup
     def setup(self) -> "RayTrainRecipe":
         import ray
+
         from train.registry import canonical_name, get_entry, model_kwargs
 
         cfg = self.cfg
@@ -270,7 +277,12 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     from lightning.pytorch.callbacks import EarlyStopping
     from lightning.pytorch.loggers import CSVLogger
     from ray.train import CheckpointUploadMode
-    from ray.train.lightning import RayDDPStrategy, RayLightningEnvironment, RayTrainReportCallback, prepare_trainer
+    from ray.train.lightning import (
+        RayDDPStrategy,
+        RayLightningEnvironment,
+        RayTrainReportCallback,
+        prepare_trainer,
+    )
 
     from train.data import DatasetSchema, make_ray_collate
     from train.lightning_module import ForecastModule

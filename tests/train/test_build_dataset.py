@@ -211,3 +211,14 @@ def test_bad_inputs_get_clear_errors(built, tmp_path):
                             temporal_path=str(built["temporal"]), max_shots=300)
     with pytest.raises(TrainingDataError, match="--temporal"):
         build_training_data(None, str(built["root"] / "store"), str(tmp_path / "x"))
+
+
+def test_cli_builds_the_same_data(built, tmp_path, capsys):
+    from trendflow.cli import main
+    out = tmp_path / "cli"
+    assert main(["build-dataset", "--temporal", str(built["temporal"]), "--store", str(built["root"] / "store"),
+                 "--out", str(out), "--max-shots", "16"]) == 0
+    assert "training_data_version" in capsys.readouterr().out
+    assert (out / "dataset_card.json").exists() and load_schema(str(out)).e_dim == D
+    assert main(["build-dataset", "--store", str(built["root"] / "store"), "--out", str(tmp_path / "x")]) == 2
+    assert "--temporal" in capsys.readouterr().err

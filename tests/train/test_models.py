@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from tests.train.conftest import TINY
-from train.synthetic_data import random_batch
 from train.losses import LossConfig, masked_multihorizon_loss
 from train.registry import create_model, get_entry, list_models, model_kwargs
+from train.synthetic_data import random_batch
 
 NEURAL = list_models(kind="torch")
 DIMS = {"meta_dim": 5, "e_dim": 16, "a_dim": 8, "n_targets": 2, "n_horizons": 3}

@@ -9,7 +9,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from train.layers import MaskedAttentionPool, MetaEncoder, MissingToken, MultiHorizonHead, drop_modality
+from train.layers import (
+    MaskedAttentionPool,
+    MetaEncoder,
+    MissingToken,
+    MultiHorizonHead,
+    drop_modality,
+)
 from train.models.base import NeuralForecaster
 from train.registry import register_model
 
