@@ -66,3 +66,24 @@ def test_future_growth_depends_on_content_beyond_the_snapshot_1_counters():
     assert np.corrcoef(resid, g.appeal)[0, 1] > 0.3
     oracle = growth.expected_log_increase(g, ages[:, 0], 14)
     assert np.corrcoef(oracle, y)[0, 1] > 0.95
+
+
+def test_pickup_term_strengthens_the_content_signal_beyond_snapshot_1():
+    """c_pickup multiplies every later increase by exp(c_pickup·appeal): with it, more of the growth that
+    the snapshot-1 counters cannot explain is explained by content."""
+    from sklearn.linear_model import LinearRegression
+
+    def residual_corr(params):
+        rng = np.random.default_rng(2)
+        n = 4000
+        content = _content(n, rng)
+        subs, vpv = 10 ** rng.uniform(1, 7, n), 10 ** rng.uniform(2, 6, n)
+        ages = rng.uniform(0.05, 300, n)[:, None] + np.array([0, 7, 14, 21])[None, :]
+        g = growth.simulate(content, subs, vpv, rng.normal(0, 0.5, n), ages, rng, params)
+        y = np.log1p(g.views[:, 1] - g.views[:, 0])
+        base = np.column_stack([np.log1p(g.views[:, 0]), np.log1p(ages[:, 0]), np.log10(1 + subs), np.log1p(vpv)])
+        return np.corrcoef(y - LinearRegression().fit(base, y).predict(base), g.appeal)[0, 1]
+
+    without = residual_corr(growth.GrowthParams(c_pickup=0.0))
+    default = residual_corr(growth.GrowthParams())
+    assert growth.GrowthParams().c_pickup > 0 and default > without + 0.1

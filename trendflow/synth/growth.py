@@ -8,11 +8,16 @@ V(t) = R·F(t, α) views with F(t, α) = ((1 + t)^(1-α) - 1)/(1 - α)  (log(1 +
     α       = α0 - α_appeal·appeal + ε_α                  (appealing videos keep growing for longer)
     boost   = exp(c_catchup · tanh((log1p(views_per_video_channel) - log1p(V0)) / 3))
     V0      = R·F(age_1, α)·exp(ε_0)                      (snapshot 1)
-    ΔV_k    = R·(F(age_k, α) - F(age_{k-1}, α))·boost·exp(ε_v + η_k)   (each later snapshot)
+    pickup  = exp(c_pickup · appeal)                      (recommendations pick appealing videos up later)
+    ΔV_k    = R·(F(age_k, α) - F(age_{k-1}, α))·boost·pickup·exp(ε_v + η_k)   (each later snapshot)
 
 So the increase after snapshot 1 depends on the snapshot-1 counters (V0 carries R), the
 channel stats (subscribers and views per channel video), the age at snapshot 1 (the decay)
-and the content (through α, which V0 cannot reveal), plus noise. Likes and comments follow
+and the content (through α and the pickup, which V0 cannot reveal), plus noise. Without the
+pickup term (c_pickup = 0) the content was nearly invisible once V0 is known: on 320 videos even
+the true α cut v0's test error by only ~7%, and the extracted content aggregates did not help v0
+at all, too weak a signal to rank models on a few hundred videos. With c_pickup = 2 the aggregates
+cut v0's test MAE by ~5% (0.99 → 0.94) and the true appeal by ~20%. Likes and comments follow
 views with a per-video rate that also depends on content:
 
     like_rate    = exp(log(0.03) + 0.6·appeal + 0.25·tempo_term + ε_L), clipped to [3e-4, 0.3]
@@ -49,6 +54,7 @@ class GrowthParams:
     alpha0: float = 1.25
     alpha_appeal: float = 0.6
     c_catchup: float = 0.3
+    c_pickup: float = 2.0  # log-effect of appeal on every increase after snapshot 1
     sigma_rate: float = 0.6  # ε_R: video luck, visible in V0
     sigma_alpha: float = 0.08
     sigma_v0: float = 0.1
@@ -102,6 +108,7 @@ class Growth:
     log_rate: np.ndarray
     alpha: np.ndarray
     boost: np.ndarray
+    pickup: np.ndarray
     like_rate: np.ndarray
     comment_rate: np.ndarray
 
@@ -122,14 +129,15 @@ def simulate(content: Mapping[str, np.ndarray], subscribers: np.ndarray, views_p
     v0 = np.floor(rate * shape[:, 0] * np.exp(rng.normal(0, params.sigma_v0, n)))
     boost = np.exp(params.c_catchup * np.tanh((np.log1p(views_per_video_channel) - np.log1p(v0)) / 3.0))
     future = rng.normal(0, params.sigma_future, n)[:, None] + rng.normal(0, params.sigma_step, (n, k - 1))
-    steps = rate[:, None] * np.diff(shape, axis=1) * boost[:, None] * np.exp(future)  # (N, K-1)
+    pickup = np.exp(params.c_pickup * appeal)
+    steps = rate[:, None] * np.diff(shape, axis=1) * (boost * pickup)[:, None] * np.exp(future)  # (N, K-1)
     views = np.concatenate([v0[:, None], v0[:, None] + np.floor(np.cumsum(steps, axis=1))], axis=1)
     like_rate = np.clip(np.exp(np.log(0.03) + 0.6 * appeal + 0.25 * tempo + rng.normal(0, 0.35, n)), 3e-4, 0.3)
     comment_rate = like_rate * np.exp(np.log(0.05) + rng.normal(0, 0.4, n))
     likes = np.round(like_rate[:, None] * views * np.exp(rng.normal(0, 0.05, n))[:, None])
     comments = np.round(comment_rate[:, None] * views * np.exp(rng.normal(0, 0.05, n))[:, None])
     return Growth(views=views.astype(np.int64), likes=likes.astype(np.int64), comments=comments.astype(np.int64),
-                  appeal=appeal, log_rate=log_rate, alpha=alpha, boost=boost, like_rate=like_rate,
+                  appeal=appeal, log_rate=log_rate, alpha=alpha, boost=boost, pickup=pickup, like_rate=like_rate,
                   comment_rate=comment_rate)
 
 
@@ -137,4 +145,4 @@ def expected_log_increase(growth: Growth, age1_days: np.ndarray, horizon_days: f
     """Noise-free log1p view increase over `horizon_days` after snapshot 1 (the oracle label)."""
     f0 = cumulative_shape(age1_days, growth.alpha)
     fh = cumulative_shape(np.asarray(age1_days) + horizon_days, growth.alpha)
-    return np.log1p(np.exp(growth.log_rate) * (fh - f0) * growth.boost)
+    return np.log1p(np.exp(growth.log_rate) * (fh - f0) * growth.boost * growth.pickup)
