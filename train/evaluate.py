@@ -25,7 +25,8 @@ import pyarrow as pa
 from train.data import SHOT_COLUMNS, read_split
 from train.model_dir import load_predictor
 
-ABLATION_SETS = {"no_visual": ("visual",), "no_audio": ("audio",), "meta_only": ("visual", "audio")}
+ABLATION_SETS = {"no_visual": ("visual",), "no_audio": ("audio",), "meta_only": ("visual", "audio"),
+                 "temporal_only": ("visual", "audio", "aggregates")}
 
 
 def _metrics(table: pa.Table, preds: np.ndarray, targets, horizons, n_boot: int, seed: int) -> dict:

@@ -90,7 +90,7 @@ class MetaEncoder(nn.Module):
         super().__init__()
         if not 0 <= content_dim < n_features:
             raise ValueError(f"content_dim={content_dim} must be in [0, n_features={n_features})")
-        self.n_temporal = n_features - content_dim
+        self.n_temporal, self.n_content = n_features - content_dim, content_dim
         self.normalizer = FeatureNormalizer(n_features)
         self.mlp = nn.Sequential(
             nn.Linear(2 * self.n_temporal, hidden), nn.GELU(), nn.Dropout(dropout),

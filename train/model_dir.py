@@ -27,7 +27,9 @@ from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches
 
 CARD_FILE = "model_card.json"
 TORCH_FILE = "model.pt"
-ABLATIONS = ("visual", "audio")  # modalities a neural model can be asked to ignore at prediction time
+# Inputs a neural model can be asked to ignore at prediction time: shot embeddings per modality, and the
+# content aggregates (shown to the model as missing, NaN, which it was trained to handle).
+ABLATIONS = ("visual", "audio", "aggregates")
 
 
 def code_commit() -> str:
@@ -119,8 +121,11 @@ class Predictor:
         self.name = self.card["model_name"]
         self.kind = get_entry(self.name).kind
         self.targets, self.horizons = self.card["targets"], self.card["horizons"]
+        self.content_features: list[str] = []
         if self.kind == "torch":
             self.model, self.meta_features = load_torch_model(model_dir)
+            content_dim = int(getattr(self.model.meta_encoder, "n_content", 0))
+            self.content_features = self.meta_features[len(self.meta_features) - content_dim:] if content_dim else []
         else:
             from train.baselines import TABULAR_CLASSES
             self.model = TABULAR_CLASSES[self.name].load(model_dir)
@@ -131,7 +136,7 @@ class Predictor:
         return self.kind == "torch"
 
     def predict(self, table: pa.Table, ablate: Sequence[str] = (), batch_size: int = 64) -> np.ndarray:
-        """(N, T, H) predictions. `ablate` hides modalities ("visual", "audio") from neural models."""
+        """(N, T, H) predictions. `ablate` hides inputs ("visual", "audio", "aggregates") from neural models."""
         unknown = set(ablate) - set(ABLATIONS)
         if unknown:
             raise ValueError(f"unknown ablation {sorted(unknown)}; choose from {ABLATIONS}")
@@ -142,6 +147,10 @@ class Predictor:
         schema = DatasetSchema(tuple(self.targets), tuple(self.horizons), tuple(self.meta_features), (),
                                int(self.card["e_dim"]), int(self.card["a_dim"]), int(self.card["max_shots"]),
                                None, self.card["training_data_version"])
+        if "aggregates" in ablate:
+            nan = pa.array(np.full(len(table), np.nan), pa.float64())
+            for name in self.content_features:
+                table = table.set_column(table.column_names.index(name), name, nan)
         outs = []
         with torch.inference_mode():
             for batch in iter_local_batches(table, schema, self.meta_features, batch_size):

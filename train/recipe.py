@@ -195,6 +195,9 @@ class RayTrainRecipe:
                     checkpoint_score_order="min"),
                 failure_config=ray.train.FailureConfig(max_failures=cfg.max_failures)),
             datasets=self.datasets,
+            # One worker reads the whole dataset itself: a split would put a SplitCoordinator actor between
+            # the data and the worker, which competes for the same CPUs on a small machine.
+            dataset_config=ray.train.DataConfig(datasets_to_split="all" if cfg.num_workers > 1 else []),
         )
 
     def train(self) -> TrainOutcome:

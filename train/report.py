@@ -206,7 +206,9 @@ def write_report(metrics_paths: Sequence[str], out_dir: str) -> dict[str, Any]:
              "", "## Per age bucket", "", bucket_table(runs), ""]
     abl = ablation_table(runs)
     if abl:
-        parts += ["## Modality ablation (neural models)", "", abl, ""]
+        parts += ["## Modality ablation (neural models)", "",
+                  "Inputs hidden at test time: no_visual / no_audio hide E_shot / A_shot, meta_only hides both, "
+                  "temporal_only also hides the content aggregates (as missing values).", "", abl, ""]
     parts += ["## Plots", ""] + [f"![{os.path.basename(p)}]({os.path.basename(p)})" for p in plots]
     parts += ["", "## Models", ""] + [f"- {r['_name']}: training_data_version {r['model'].get('training_data_version')}, "
                                      f"commit {r['model'].get('code_commit')}, seed {r['model'].get('seed')} "

@@ -46,10 +46,13 @@ def test_neural_evaluation_includes_the_modality_ablation(models, train_dir):
     assert main(["evaluate", "--model", str(models / "v1"), "--data", train_dir, "--out", str(out),
                  "--bootstrap", "0"]) == 0
     doc = json.loads(out.read_text())
-    assert set(doc["ablations"]) == {"no_visual", "no_audio", "meta_only"}
+    assert set(doc["ablations"]) == {"no_visual", "no_audio", "meta_only", "temporal_only"}
     full = doc["metrics"]["views_14"]["all"]["mae"]
     no_visual = doc["ablations"]["no_visual"]["metrics"]["views_14"]["all"]["mae"]
     assert no_visual != full  # hiding the planted visual signal changes the predictions
+    meta_only = doc["ablations"]["meta_only"]["metrics"]["views_14"]["all"]["mae"]
+    temporal_only = doc["ablations"]["temporal_only"]["metrics"]["views_14"]["all"]["mae"]
+    assert temporal_only != meta_only  # the content aggregates are hidden too
 
 
 def test_report_compares_models_in_a_table_and_plots(models, train_dir, tmp_path, capsys):
