@@ -2,12 +2,12 @@
 # make demo: the whole TrendFlow path on a small built-in synthetic corpus, on this machine.
 #   synth corpus -> validate -> temporal features/targets -> Ray extraction -> training data
 #   -> baseline, v0, v0_content, v1, v2 -> evaluation -> comparison report
-# Outputs go to demo_out/ (override with DEMO_OUT); corpus size with DEMO_VIDEOS (default 120; 300+ for the model-ordering check).
+# Outputs go to demo_out/ (override with DEMO_OUT); corpus size with DEMO_VIDEOS (default 320: enough test videos to rank the models; 120 for a quicker run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TF=.venv/bin/trendflow
 OUT=${DEMO_OUT:-demo_out}
-N=${DEMO_VIDEOS:-120}
+N=${DEMO_VIDEOS:-320}
 STORE=$OUT/store
 start=$(date +%s)
 step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
