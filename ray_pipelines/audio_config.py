@@ -7,6 +7,7 @@
       clap: {model_name: HTSAT-tiny, pretrained: /models/630k-audioset-best.pt, batch_size: 8}
       tempo: {windowed: true}
 
+Visual-only extraction (no audio decode, no CLAP pool): `audio: {enabled: false}`.
 Env override example: TRENDFLOW__AUDIO__CLAP__MODEL_NAME=trendflow-clap-tiny.
 """
 
@@ -49,6 +50,10 @@ class TempoConfig(Section):
 
 
 class AudioConfig(Section):
+    enabled: bool = Field(True, description="False: visual-only extraction. No audio is decoded, the audio "
+                                            "components (video_audio_extractor, loudness, tempo, clap_extractor) "
+                                            "are not run nor written, the CLAP pool is not started, and the audio "
+                                            "aggregates are NaN with present=False. Part of config_hash.")
     sample_rate: int = Field(48000, ge=8000, le=96000, description="Rate of the mono analysis waveform (CLAP "
                                                                    "needs the rate its model was trained at, 48 kHz).")
     window_s: float = Field(2.0, ge=0.25, le=10.0, description="CLAP window length in seconds (audio shorter than "

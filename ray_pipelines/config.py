@@ -40,6 +40,8 @@ class ExtractConfig(Section):
                                                              "block size for long videos.")
     max_actors: int | None = Field(None, ge=1, description="Upper bound of each actor pool. Default: the "
                                                            "number of GPUs, or CPUs - 1 (at least 1) without GPUs.")
-    decode_cpus: float = Field(1.0, gt=0, description="CPUs reserved per decode/segment task.")
+    decode_cpus: float | None = Field(None, gt=0, description="CPUs reserved per decode/segment task. Default: "
+                                                            "what the model pools leave, split so that one task "
+                                                            "runs per CPU (1.0 when the models are on GPUs).")
     no_progress_timeout_s: float = Field(600, gt=0, description="Ray Data fails a stage that makes no progress "
                                                                 "for this long (instead of hanging).")

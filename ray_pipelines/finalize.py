@@ -41,20 +41,25 @@ class Finalizer:
         self.audio_cfg = audio_cfg
         self.expected = expected  # components this pipeline runs; required ones must be ok or empty
         self._rows: dict[RunKey, list[dict]] = defaultdict(list)
+        self._expected: dict[RunKey, int] = {}  # rows of a video, known once its status row is in
 
     def add(self, row: dict) -> VideoResult | None:
-        """Take one streamed row; return the video's result when its last row arrived."""
+        """Take one streamed row; return the video's result when its last row arrived. Rows come in
+        any order; only the status row knows how many there are (chunk rows say n_chunks=0)."""
         key = key_of(row)
         rows = self._rows[key]
         rows.append(row)
-        if len(rows) < int(row["n_chunks"]):
+        if row["kind"] == "status":
+            self._expected[key] = int(row["n_chunks"])
+        if len(rows) < self._expected.get(key, len(rows) + 1):
             return None
-        del self._rows[key]
+        del self._rows[key], self._expected[key]
         return self.finalize(key, rows)
 
     def finalize(self, key: RunKey, rows: list[dict]) -> VideoResult:
         head = next(r for r in rows if r["kind"] == "status")
         st = VideoStatus.from_json(head["status"])
+        t_start = time.perf_counter()
         res = VideoResult(key, "ok", None, st.resumed, dict(st.timings), dict(st.components), dict(st.errors),
                           rss_mb=st.rss_mb)
         try:
@@ -72,6 +77,7 @@ class Finalizer:
             self._check_required(key)
         except ArtifactError as e:
             res.status, res.error = "error", str(e)
+        res.timings["finalize"] = time.perf_counter() - t_start  # driver-side work for this video
         manifest = self.store.finish_run(key, res.status, res.error, res.timings)
         if res.status == "ok":
             self.index.record_success(

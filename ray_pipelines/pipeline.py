@@ -1,8 +1,11 @@
 """The extraction pipeline: dataset videos → Ray Data → per-video artifacts, index and tables.
 
-    prepare (CPU tasks: decode sampled frames, cuts, quality, pacing, audio, loudness, tempo)
+    prepare (CPU tasks: decode sampled frames, cuts, quality, pacing, audio, loudness, tempo;
+             streams chunk rows out while it decodes)
       → ClipEmbed (actor pool, GPU when present) → ClapEmbed (actor pool, GPU when present)
       → driver: pool per shot, write core_clip / scene / clap / fusion_aggregates, close runs
+
+With `audio: {enabled: false}` (visual-only) prepare does no audio work and there is no CLAP pool.
 
 Rows stream: a video is finalised as soon as its last chunk is back, so a crash loses only the
 videos in flight; the next run skips every video the index already holds (or, with the same
@@ -29,6 +32,7 @@ from trendflow.index import ArtifactIndex, IndexKey
 VISUAL = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "core_clip", "scene_classification")
 AUDIO = ("video_audio_extractor", "loudness", "tempo", "clap_extractor")
 AGGREGATES_TABLE = "_tables/aggregates.parquet"
+BLOCK_BYTES = 16 * 2**20  # Ray Data block size target of the extraction pipeline
 
 
 @dataclass
@@ -60,6 +64,7 @@ class RunSummary:
     audio_seconds: float = 0.0
     peak_worker_rss_mb: float = 0.0
     summary_path: str = ""
+    dataset_stats: str = ""  # Ray Data's per-operator stats (ds.stats()) of this run
 
     @property
     def ok(self) -> bool:
@@ -99,6 +104,15 @@ class Configs:
     def sampling_policy_version(self) -> str:
         return self.sampling.sampling_policy_version
 
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The per-video components this configuration runs (audio.enabled=false: visual only)."""
+        return components_of(self.audio.enabled)
+
+
+def components_of(audio_enabled: bool) -> tuple[str, ...]:
+    return VISUAL + AUDIO if audio_enabled else VISUAL
+
 
 def run_extract(req: ExtractRequest, log=print) -> RunSummary:
     from ray_pipelines.runtime import init_ray
@@ -123,18 +137,21 @@ def run_extract(req: ExtractRequest, log=print) -> RunSummary:
 
     t0 = time.perf_counter()
     if todo:
-        from ray_pipelines.stages.clap_extractor import check_config
-        check_config(cfg.audio)  # a model/sample-rate mismatch fails here, not in every actor
+        if cfg.audio.enabled:
+            from ray_pipelines.stages.clap_extractor import check_config
+            check_config(cfg.audio)  # a model/sample-rate mismatch fails here, not in every actor
         init_ray(req.address)
         finalizer = Finalizer(store, index, cfg.extract.scene_labels, cfg.audio,
-                              VISUAL + AUDIO + ("fusion_aggregates",))
+                              cfg.components + ("fusion_aggregates",))
         rows = [{**asdict(RunKey(i.platform_id, i.video_id, run_id, chash, spv)), "url": i.url, "force": req.force}
                 for i in todo]
         try:
-            for row in build_dataset(rows, cfg, store).iter_rows():
+            ds = build_dataset(rows, cfg, store)
+            for row in ds.iter_rows():
                 result = finalizer.add(row)
                 if result is not None:
                     _record(summary, result, log, req.progress)
+            summary.dataset_stats = ds.stats()
         except Exception as e:  # the Ray job itself failed: every video still in flight is a failure
             reason = f"pipeline aborted: {root_cause(e)}"
             done = set(summary.done) | set(summary.resumed) | set(summary.failed)
@@ -169,10 +186,14 @@ def build_dataset(rows: list[dict], cfg: Configs, store: ArtifactStore):
     from ray_pipelines.stages.core_clip import ClipEmbed
     from ray_pipelines.stages.prepare import prepare_batch, window_samples
 
-    ctx = DataContext.get_current()
-    ctx.enable_progress_bars = os.environ.get("RAY_DATA_DISABLE_PROGRESS_BARS") != "1"
-    ctx.execution_no_progress_timeout_s = cfg.extract.no_progress_timeout_s
-    ctx.retried_map_errors, ctx.max_map_retries = ["CUDA out of memory"], 2
+    settings = {
+        "enable_progress_bars": os.environ.get("RAY_DATA_DISABLE_PROGRESS_BARS") != "1",
+        "execution_no_progress_timeout_s": cfg.extract.no_progress_timeout_s,
+        "retried_map_errors": ["CUDA out of memory"], "max_map_retries": 2,
+        # prepare yields a row per chunk; small blocks let them flow to the pools while the video is still
+        # decoding (Ray's 128 MiB default would hold a long video's rows back, all in one block).
+        "target_max_block_size": BLOCK_BYTES,
+    }
 
     res = Resources.of_cluster()
     pool = res.actor_pool_size(cfg.extract.max_actors, cfg.extract.clip.gpus_per_actor)
@@ -181,20 +202,39 @@ def build_dataset(rows: list[dict], cfg: Configs, store: ArtifactStore):
                       else {"num_cpus": res.actor_cpus(2 * pool)})
     clap_resources = ({"num_gpus": cfg.audio.clap.gpus_per_actor} if res.has_gpu
                       else {"num_cpus": res.actor_cpus(2 * pool)})
+    pools_cpus = 0.0 if res.has_gpu else pool * (clip_resources["num_cpus"] +
+                                                 (clap_resources["num_cpus"] if cfg.audio.enabled else 0.0))
+    decode_cpus = cfg.extract.decode_cpus or res.decode_cpus(pools_cpus)
+    if not res.has_gpu and abs(decode_cpus - clip_resources["num_cpus"]) < 1e-6:
+        # Equal resources make Ray Data fuse the decode tasks into the CLIP actor: decoding would then
+        # run inside the one model actor, serially with the model. A hair less keeps them apart.
+        decode_cpus *= 0.99
     prepare_kwargs = {
         "store_root": store.storage.root_url, "storage_options": cfg.storage.storage_options,
         "extract_json": cfg.extract.model_dump_json(), "sampling_json": cfg.sampling.model_dump_json(),
         "audio_json": cfg.audio.model_dump_json(), "clip_size": image_size(cfg.extract.clip.model_name),
         "window_samples": window_samples(cfg.audio),
     }
-    return (
-        ray.data.from_items(rows, override_num_blocks=len(rows))
-        .map_batches(prepare_batch, batch_size=1, fn_kwargs=prepare_kwargs, num_cpus=cfg.extract.decode_cpus)
+    # The dataset keeps a copy of the context it was created under: set ours for it only, then give the
+    # caller's datasets their own settings back.
+    ctx = DataContext.get_current()
+    previous = {k: getattr(ctx, k) for k in settings}
+    try:
+        for k, v in settings.items():
+            setattr(ctx, k, v)
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+    finally:
+        for k, v in previous.items():
+            setattr(ctx, k, v)
+    ds = (
+        ds.map_batches(prepare_batch, batch_size=1, fn_kwargs=prepare_kwargs, num_cpus=decode_cpus)
         .map_batches(ClipEmbed, batch_size=1, fn_constructor_kwargs={"cfg_json": cfg.extract.model_dump_json()},
                      compute=ActorPoolStrategy(size=pool), **clip_resources)
-        .map_batches(ClapEmbed, batch_size=1, fn_constructor_kwargs={"cfg_json": cfg.audio.model_dump_json()},
-                     compute=ActorPoolStrategy(size=pool), **clap_resources)
     )
+    if cfg.audio.enabled:  # visual-only runs have no audio rows: no CLAP pool at all
+        ds = ds.map_batches(ClapEmbed, batch_size=1, fn_constructor_kwargs={"cfg_json": cfg.audio.model_dump_json()},
+                            compute=ActorPoolStrategy(size=pool), **clap_resources)
+    return ds
 
 
 def _record(summary: RunSummary, r: VideoResult, log, progress: bool) -> None:
@@ -251,6 +291,7 @@ def format_summary(s: RunSummary) -> str:
     if s.wall_s > 0 and n_new:
         lines.append(f"throughput: {60 * n_new / s.wall_s:.1f} videos/min, {s.frames_embedded / s.wall_s:.1f} frames/s "
                      f"embedded, {s.audio_seconds / s.wall_s:.1f} audio s/s; peak worker RSS {s.peak_worker_rss_mb:.0f} MB")
+    lines.extend(f"  ray data: {ln.strip()}" for ln in s.dataset_stats.splitlines() if ln.startswith("Operator "))
     if s.stage_s:
         lines.append("stage time (summed over videos, s): " +
                      ", ".join(f"{k}={v:.1f}" for k, v in sorted(s.stage_s.items(), key=lambda kv: -kv[1])))

@@ -3,7 +3,8 @@
 Every video becomes one `status` row (what the CPU stage wrote, its shots, its errors) plus
 `visual` rows (chunks of frames for CLIP) and `audio` rows (chunks of windows for CLAP). All rows
 share one set of columns, empty where a kind has nothing, so every stage sees a fixed schema.
-`n_chunks` counts all rows of the video: the driver knows when a video is complete.
+The status row comes last and its `n_chunks` counts all rows of the video (chunk rows say 0): the
+driver knows when a video is complete.
 """
 
 from __future__ import annotations

@@ -50,3 +50,11 @@ class Resources:
     def actor_cpus(self, pool_size: int) -> float:
         """CPUs per CPU-only actor: the pool takes at most half the cluster (≥ 0.5 each)."""
         return max(0.5, min(1.0, (self.cpus / 2) / pool_size))
+
+    def decode_cpus(self, reserved_by_pools: float) -> float:
+        """CPUs per decode task: the CPUs the model pools leave, shared by one task per whole CPU.
+
+        A decode task is one busy core (numpy, PyAV); reserving a full CPU each on a 2-core box next to
+        a 0.5-CPU model actor would run one decode at a time and leave a core idle."""
+        free = max(0.25, self.cpus - reserved_by_pools)
+        return max(0.25, min(1.0, free / max(1, int(self.cpus))))

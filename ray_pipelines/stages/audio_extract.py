@@ -14,6 +14,7 @@ waveform itself.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,22 +106,43 @@ def mono_at(track: AudioTrack, rate: int) -> np.ndarray:
 def _silence_reason(x: np.ndarray, cfg: AudioConfig) -> str | None:
     if x.shape[1] == 0:
         return "audio stream has no samples"
-    peak = float(np.max(np.abs(x)))
+    peak = max(float(x.max()), -float(x.min()))  # no |x| copy of a long track
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
     if peak_db < cfg.silent_peak_dbfs:
         return f"silent audio track (sample peak {peak_db:.1f} dBFS < {cfg.silent_peak_dbfs} dBFS)"
     return None
 
 
-def resample(x: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
-    """(N,) float32 → (N·new/orig,) float32, band-limited sinc resampling (torchaudio)."""
+RESAMPLE_BLOCK_SEC = 30.0  # input seconds per resampling block (bounds memory, see `resample`)
+
+
+def resample(x: np.ndarray, orig_rate: int, new_rate: int, block_sec: float = RESAMPLE_BLOCK_SEC) -> np.ndarray:
+    """(N,) float32 → (ceil(N·new/orig),) float32, band-limited sinc resampling (torchaudio).
+
+    Done in blocks of ~block_sec with enough real neighbouring samples on each side that every
+    output sample sees the same inputs as a one-shot call (same result): one call on a 20-minute
+    track makes torch's conv1d unfold the whole signal (~2 GB at 16 → 48 kHz)."""
+    x = np.ascontiguousarray(x, np.float32)
     if orig_rate == new_rate:
-        return np.ascontiguousarray(x, np.float32)
+        return x
     import torch
     import torchaudio.functional as AF
 
+    g = math.gcd(int(orig_rate), int(new_rate))
+    o, n = orig_rate // g, new_rate // g  # o input samples give n output samples
+    width = math.ceil(6 * o / (min(o, n) * 0.99))  # torchaudio's kernel half-width (lowpass_filter_width=6)
+    ctx = o * (width // o + 2)  # context on each side, a whole number of o-sample groups
+    block = max(1, int(block_sec * orig_rate) // o) * o
+    out = np.empty(math.ceil(n * len(x) / o), np.float32)
     with torch.inference_mode():
-        return AF.resample(torch.from_numpy(np.ascontiguousarray(x, np.float32)), orig_rate, new_rate).numpy()
+        for a in range(0, len(x), block):
+            b = min(len(x), a + block)
+            lo, hi = max(0, a - ctx), min(len(x), b + ctx)
+            y = AF.resample(torch.from_numpy(x[lo:hi]), orig_rate, new_rate).numpy()
+            first = (a - lo) // o * n  # a - lo is a multiple of o
+            count = (b - a) // o * n if b < len(x) else len(out) - a // o * n
+            out[a // o * n:a // o * n + count] = y[first:first + count]
+    return out
 
 
 def extract_audio(path: str | Path, cfg: AudioConfig, time_offset_sec: float | None = None) -> AudioTrack:
@@ -172,6 +194,7 @@ def extract_audio(path: str | Path, cfg: AudioConfig, time_offset_sec: float | N
     if resampler is None:
         return AudioTrack.missing(path, "audio stream has no decodable frames", cfg)
     x = np.concatenate(chunks, axis=1) if chunks else np.zeros((len(names), 0), np.float32)
+    del chunks  # the decoded pieces: a second copy of the track
     start_offset = (start if start is not None else time_offset_sec) - time_offset_sec
     x = _align_to_zero(x, start_offset, rate)
     if truncated:

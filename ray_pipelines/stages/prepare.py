@@ -2,18 +2,21 @@
 
 For each video row it decodes only the frames the sampling policy asks for (at analysis
 resolution), runs cut detection, shot_quality and video_pacing, decodes the audio track once and
-runs loudness and tempo, writing each artifact as it goes. It then emits the frames for CLIP
-(resized to the model input, in chunks) and the audio windows for CLAP (in chunks), plus one
-status row. Errors are recorded per component on the status row; a required component that
-fails stops that video only.
+runs loudness and tempo (unless `audio.enabled` is false), writing each artifact as it goes. It
+streams out the frames for CLIP (resized to the model input, in chunks) as they are decoded and
+the audio windows for CLAP (in chunks), then one status row. Errors are recorded per component on
+the status row; a required component that fails stops that video only.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import resource
 import time
 import traceback
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -46,48 +49,55 @@ class PrepareContext:
 
 
 class PrepareVideo:
-    """Ray Data task callable: batch of video rows → status + chunk rows for each video."""
+    """Ray Data task callable: batch of video rows → chunk rows for each video as they are decoded,
+    then its status row (a generator: rows stream to the model pools while the video is still being
+    decoded, and Ray Data's backpressure pauses it when they fall behind, so memory stays bounded)."""
 
     def __init__(self, ctx: PrepareContext):
         self.ctx = ctx
 
-    def __call__(self, batch: dict) -> dict:
-        rows = []
+    def __call__(self, batch: dict) -> Iterator[dict]:
         for i in range(len(batch["video_id"])):
-            rows.extend(self.process({k: batch[k][i] for k in batch}))
-        return to_batch(rows)
+            for row in self.process({k: batch[k][i] for k in batch}):
+                yield to_batch([row])
 
     # ---------------------------------------------------------------- one video
-    def process(self, item: dict) -> list[dict]:
-        import psutil
-
+    def process(self, item: dict) -> Iterator[dict]:
+        """Chunk rows (chunk_index 1, 2, ...; n_chunks 0 = not known yet), then the status row
+        (chunk_index 0) whose n_chunks counts every row of the video, itself included."""
         key = RunKey(*(str(item[c]) for c in KEY_COLUMNS))
         status = VideoStatus(components={}, errors={}, fatal=None, resumed=False, timings={}, source={},
                              rss_mb=0.0)
-        chunks: list[dict] = []
         shots = (np.zeros(0), np.zeros(0))
+        index = itertools.count(1)  # chunk_index of the next chunk row
         if not item.get("force") and self._all_valid(key):
             status.resumed = True
             status.components = {c: "reused" for c in self.ctx.all_components}
         else:
             try:
                 with local_file(str(item["url"]), self.ctx.storage_options) as path:
-                    shots, visual_chunks, time_offset = self._visual(key, path, status)
-                    chunks.extend(visual_chunks)
-                    chunks.extend(self._audio(key, path, time_offset, status))
-            except RequiredComponentFailed as e:
+                    shots, time_offset = yield from self._numbered(key, self._visual(key, path, status), index)
+                    if self.ctx.audio.enabled:  # visual-only: no audio decoded, no audio artifacts written
+                        yield from self._numbered(key, self._audio(key, path, time_offset, status), index)
+            except RequiredComponentFailed as e:  # rows already sent are dropped by the driver
                 status.fatal = str(e)
-                chunks = []
             except Exception as e:  # unexpected: this video fails, the run goes on
                 status.fatal = f"unexpected {type(e).__name__}: {e}"
                 status.errors["prepare"] = traceback.format_exc(limit=5)
-                chunks = []
-        status.rss_mb = psutil.Process().memory_info().rss / 2**20
-        n = len(chunks) + 1
-        head = {**self._base(key, "status", 0, n), "status": status.to_json()}
+        status.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this worker's peak (KiB → MiB)
+        n_rows = next(index)  # the chunk rows sent + this status row
+        head = {**self._base(key, "status", 0, n_rows), "status": status.to_json()}
         head["shot_start_sec"], head["shot_end_sec"] = (np.asarray(s, np.float64) for s in shots)
-        return [head] + [{**self._base(key, c.pop("kind"), i + 1, n), "status": "", **c}
-                         for i, c in enumerate(chunks)]
+        yield head
+
+    def _numbered(self, key: RunKey, chunks: Iterator[dict], index: Iterator[int]):
+        """Chunk dicts → chunk rows numbered across the video; returns what `chunks` returns."""
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration as done:
+                return done.value
+            yield {**self._base(key, chunk.pop("kind"), next(index), 0), "status": "", **chunk}
 
     def _base(self, key: RunKey, kind: str, index: int, n: int) -> dict:
         return {**{c: getattr(key, c) for c in KEY_COLUMNS}, "kind": kind, "chunk_index": index, "n_chunks": n,
@@ -134,7 +144,8 @@ class PrepareVideo:
         return value if arrays_of else arrays
 
     def _visual(self, key: RunKey, path: str, status: VideoStatus):
-        """Segment, then stream the union frames once: quality and motion per chunk, CLIP frames out."""
+        """Segment, then stream the union frames once: quality and motion per chunk, CLIP frame rows
+        yielded as they fill; returns (shot starts, shot ends), time offset."""
         from ray_pipelines.encoders.clip import to_model_input
         from sampling import segment_video
 
@@ -160,7 +171,8 @@ class PrepareVideo:
         metrics: dict[str, list] = {k: [] for k in shot_quality.FRAME_METRICS}
         q_shot: list[np.ndarray] = []
         motion = video_pacing.MotionCurve()
-        chunks, pending = [], []
+        pending: list = []
+        paused = 0.0  # time spent handing rows downstream (backpressure), not decoding
         for chunk in seg.iter_frames():
             times = seg.plan.union_timestamps_sec[chunk.union_positions]
             q = chunk.mask("shot_quality")
@@ -174,16 +186,20 @@ class PrepareVideo:
                 pending.append((to_model_input(chunk.frames[c], self.ctx.clip_size),
                                 seg.plan.union_frame_indices[chunk.union_positions[c]], times[c],
                                 chunk.shot_index[c]))
-                chunks.extend(self._clip_chunks(pending, flush=False))
-        chunks.extend(self._clip_chunks(pending, flush=True))
-        status.timings["decode_union"] = time.perf_counter() - t0
+                for row in self._clip_chunks(pending, flush=False):
+                    t1 = time.perf_counter()
+                    yield row
+                    paused += time.perf_counter() - t1
+        for row in self._clip_chunks(pending, flush=True):
+            yield row
+        status.timings["decode_union"] = time.perf_counter() - t0 - paused
 
         shot_of = np.concatenate(q_shot) if q_shot else np.zeros(0, np.int32)
         self._run(key, "shot_quality", status, lambda: shot_quality.from_frame_metrics(
             {k: np.concatenate(v) if v else np.zeros(0) for k, v in metrics.items()}, shot_of, n_shots))
         self._run(key, "video_pacing", status, lambda: video_pacing.from_motion(starts, ends, *motion.result()),
                   extra_meta=video_pacing.META)
-        return (starts, ends), chunks, seg.time_offset_sec
+        return (starts, ends), seg.time_offset_sec
 
     def _clip_chunks(self, pending: list, flush: bool) -> list[dict]:
         """Regroup decoded CLIP frames into rows of exactly chunk_frames (the last may be shorter)."""
@@ -199,7 +215,7 @@ class PrepareVideo:
                 pending.append((frames[take:], idx[take:], times[take:], shot[take:]))
         return out
 
-    def _audio(self, key: RunKey, path: str, time_offset_sec: float, status: VideoStatus) -> list[dict]:
+    def _audio(self, key: RunKey, path: str, time_offset_sec: float, status: VideoStatus) -> Iterator[dict]:
         """Decode the audio track once; loudness and tempo here, CLAP windows out as chunk rows.
         Audio time 0 is the first video frame, the same clock as the shots."""
         from ray_pipelines.stages import audio_extract, clap_extractor, loudness, tempo
@@ -216,15 +232,14 @@ class PrepareVideo:
             for component in ("loudness", "tempo", "clap_extractor"):
                 self.ctx.store.write(key, component, {}, status="empty", empty_reason=reason)
                 status.components[component] = "empty"
-            return []
+            return
         self._run(key, "loudness", status, lambda: loudness.compute(track, cfg), extra_meta=loudness.meta(track))
         self._run(key, "tempo", status, lambda: tempo.compute(track, cfg), extra_meta=tempo.meta())
-        rows = []
+        track.samples = np.zeros((track.n_channels, 0), np.float32)  # free early: only the mono mix is still needed
         for row in clap_extractor.iter_window_rows(track, cfg):
             row.pop("chunk_index")  # renumbered per video with the visual rows
-            rows.append({**row, "kind": "audio", "window_start_sec": row["window_start_sec"].astype(np.float64),
-                         "window_end_sec": row["window_end_sec"].astype(np.float64)})
-        return rows
+            yield {**row, "kind": "audio", "window_start_sec": row["window_start_sec"].astype(np.float64),
+                   "window_end_sec": row["window_end_sec"].astype(np.float64)}
 
 
 def window_samples(audio_cfg) -> int:
@@ -236,19 +251,20 @@ _CONTEXTS: dict[str, PrepareContext] = {}
 
 
 def prepare_batch(batch: dict, *, store_root: str, storage_options: dict, extract_json: str, sampling_json: str,
-                  audio_json: str, clip_size: int, window_samples: int) -> dict:
+                  audio_json: str, clip_size: int, window_samples: int) -> Iterator[dict]:
     """Ray Data task entry point (configs travel as JSON; the context is built once per worker)."""
     from ray_pipelines.audio_config import AudioConfig
-    from ray_pipelines.pipeline import AUDIO, VISUAL
+    from ray_pipelines.pipeline import components_of
     from sampling.policy import SamplingPolicy
 
     cache_key = "|".join((store_root, json.dumps(storage_options, sort_keys=True), extract_json, sampling_json,
                           audio_json))
     if cache_key not in _CONTEXTS:
+        audio = AudioConfig.model_validate_json(audio_json)
         _CONTEXTS[cache_key] = PrepareContext(
             store=ArtifactStore(store_root, storage_options), storage_options=storage_options,
             extract=ExtractConfig.model_validate_json(extract_json),
             policy=SamplingPolicy.model_validate_json(sampling_json),
-            audio=AudioConfig.model_validate_json(audio_json), clip_size=clip_size, window_samples=window_samples,
-            all_components=VISUAL + AUDIO)
-    return PrepareVideo(_CONTEXTS[cache_key])(batch)
+            audio=audio, clip_size=clip_size, window_samples=window_samples,
+            all_components=components_of(audio.enabled))
+    yield from PrepareVideo(_CONTEXTS[cache_key])(batch)

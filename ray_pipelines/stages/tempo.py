@@ -36,10 +36,46 @@ META = {"method": "librosa onset_strength (mel flux < 2 kHz) + feature.tempo (au
         "octave_double_ratio": DOUBLE_RATIO}
 
 
+N_FFT = 2048  # librosa's onset_strength default
+BLOCK_FRAMES = 8192  # onset frames per block (~95 s at hop 256, 22.05 kHz): bounds STFT and tempogram memory
+
+
 def onset_envelope(y: np.ndarray, sr: int, hop_length: int) -> np.ndarray:
+    """librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length, fmax=ONSET_FMAX_HZ), with the
+    mel spectrogram computed block by block: in one call, the STFT of a 20-minute track at hop 256
+    holds ~1 GB and its copies ~3 GB. Same framing (centred, zero padding) and same result."""
     import librosa
 
-    return librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length, fmax=ONSET_FMAX_HZ)
+    y_pad = np.pad(np.asarray(y, np.float32), N_FFT // 2)  # center=True with librosa's zero padding
+    n_frames = 1 + len(y) // hop_length
+    mel = []
+    for f0 in range(0, n_frames, BLOCK_FRAMES):
+        f1 = min(n_frames, f0 + BLOCK_FRAMES)
+        block = y_pad[f0 * hop_length:(f1 - 1) * hop_length + N_FFT]
+        mel.append(librosa.feature.melspectrogram(y=block, sr=sr, n_fft=N_FFT, hop_length=hop_length, center=False,
+                                                  fmax=ONSET_FMAX_HZ))  # (n_mels, f1 - f0)
+    del y_pad
+    log_mel = librosa.power_to_db(np.abs(np.concatenate(mel, axis=-1)))  # global top_db clip, as in one call
+    return librosa.onset.onset_strength(S=log_mel, sr=sr, n_fft=N_FFT, hop_length=hop_length)
+
+
+def tempogram_summary(oenv: np.ndarray, sr: int, hop_length: int, win_length: int,
+                      frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean over time of the centred autocorrelation tempogram (win, 1), its columns at `frames` (win, F)),
+    computed block by block instead of holding the (win, n_frames) tempogram (~0.6 GB for 20 minutes)."""
+    import librosa
+
+    n = len(oenv)
+    padded = np.pad(oenv, win_length // 2, mode="linear_ramp", end_values=0)  # librosa's center=True padding
+    total = np.zeros(win_length, np.float64)
+    cols = []
+    for c0 in range(0, n, BLOCK_FRAMES):
+        c1 = min(n, c0 + BLOCK_FRAMES)
+        tg = librosa.feature.tempogram(onset_envelope=padded[c0:c1 + win_length - 1], sr=sr, hop_length=hop_length,
+                                       win_length=win_length, center=False)  # (win, c1 - c0): columns c0..c1-1
+        total += tg.sum(axis=1)
+        cols.append(tg[:, frames[(frames >= c0) & (frames < c1)] - c0])
+    return (total / n)[:, None], np.concatenate(cols, axis=1)
 
 
 def onset_autocorrelation(oenv: np.ndarray, max_lag: int) -> np.ndarray:
@@ -87,15 +123,16 @@ def compute(track: AudioTrack, cfg: AudioConfig) -> dict[str, np.ndarray]:
         if oenv.max() > 0:
             fps = sr / hop
             win = int(librosa.time_to_frames(AC_SIZE_S, sr=sr, hop_length=hop))  # feature.tempo's own window
-            tg = librosa.feature.tempogram(onset_envelope=oenv, sr=sr, hop_length=hop, win_length=win)  # (lags, T)
-            prior_bpm = float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=hop)[0])
+            # the local tempo at one frame per window_hop_s
+            local_t = np.arange(0.0, len(y) / sr, tc.window_hop_s) if tc.windowed else np.zeros(0)
+            frames = np.minimum((local_t * fps).round().astype(int), len(oenv) - 1)
+            tg_mean, tg_local = tempogram_summary(oenv, sr, hop, win, frames)  # (lags, 1), (lags, F)
+            prior_bpm = float(librosa.feature.tempo(tg=tg_mean, sr=sr, hop_length=hop)[0])
             ac = onset_autocorrelation(oenv, int(60.0 * fps / prior_bpm) + 3)
             bpm = resolve_octave(ac, prior_bpm, fps)
             conf = beat_confidence(ac, bpm, fps)
-            if tc.windowed:  # the local tempo at one frame per window_hop_s
-                local_t = np.arange(0.0, len(y) / sr, tc.window_hop_s)
-                frames = np.minimum((local_t * fps).round().astype(int), tg.shape[1] - 1)
-                local_bpm = librosa.feature.tempo(tg=tg[:, frames], sr=sr, hop_length=hop, aggregate=None)
+            if tc.windowed:
+                local_bpm = librosa.feature.tempo(tg=tg_local, sr=sr, hop_length=hop, aggregate=None)
                 if bpm != prior_bpm:  # the same octave correction where the local tempo agrees with the prior's
                     local_bpm = np.where(np.abs(local_bpm / prior_bpm - 1) < 0.03, 2 * local_bpm, local_bpm)
     return {

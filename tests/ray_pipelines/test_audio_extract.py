@@ -149,3 +149,17 @@ def test_audio_is_aligned_to_the_videos_first_frame(tmp_path):
         first_loud = np.argmax(np.abs(track.samples[0]) > 0.3) / track.sample_rate
         assert abs(first_loud - click_at) < 0.005
         assert abs(len(track.mono) / 48000 - track.duration_sec) < 1e-3
+
+
+@pytest.mark.parametrize("rates", [(16000, 48000), (44100, 48000), (48000, 22050), (22050, 16000)])
+def test_blockwise_resampling_equals_one_shot(rates):
+    """Long tracks are resampled in blocks (bounded memory); every output sample must match one call."""
+    import torch
+    import torchaudio.functional as AF
+
+    orig, new = rates
+    x = np.random.default_rng(0).standard_normal(orig * 3 + 17).astype(np.float32)  # 3 s, odd length
+    one_shot = AF.resample(torch.from_numpy(x), orig, new).numpy()
+    blocks = audio_extract.resample(x, orig, new, block_sec=0.37)  # 9 blocks
+    assert blocks.shape == one_shot.shape
+    np.testing.assert_allclose(blocks, one_shot, atol=2e-6)

@@ -90,3 +90,21 @@ def test_short_or_silent_audio_gives_nan_and_a_valid_artifact():
     out = bpm_of(synth.drum_pattern(100, 6.0, 8000), 8000)  # odd, low rate: still measured
     assert_within_2_percent(out["bpm"], 100)
     validate_arrays(spec, out, "ok")
+
+
+def test_blockwise_onsets_and_tempogram_equal_librosa_one_shot(monkeypatch):
+    """Long tracks are analysed in blocks (bounded memory): same onset envelope and tempogram as one call."""
+    import librosa
+
+    monkeypatch.setattr(tempo, "BLOCK_FRAMES", 300)  # ~4 blocks over 20 s
+    sr, hop = 22050, 256
+    y = rock_beat(100, 20.0, sr)
+    one_shot = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop, fmax=tempo.ONSET_FMAX_HZ)
+    oenv = tempo.onset_envelope(y, sr, hop)
+    np.testing.assert_allclose(oenv, one_shot, rtol=1e-5, atol=1e-5)
+    win = int(librosa.time_to_frames(tempo.AC_SIZE_S, sr=sr, hop_length=hop))
+    tg = librosa.feature.tempogram(onset_envelope=one_shot, sr=sr, hop_length=hop, win_length=win)
+    frames = np.array([0, 5, 299, 300, 301, len(one_shot) - 1])
+    mean, cols = tempo.tempogram_summary(one_shot, sr, hop, win, frames)
+    np.testing.assert_allclose(mean[:, 0], tg.mean(axis=1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(cols, tg[:, frames], rtol=1e-5, atol=1e-6)
