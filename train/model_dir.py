@@ -124,8 +124,8 @@ class Predictor:
         self.content_features: list[str] = []
         if self.kind == "torch":
             self.model, self.meta_features = load_torch_model(model_dir)
-            content_dim = int(getattr(self.model.meta_encoder, "n_content", 0))
-            self.content_features = self.meta_features[len(self.meta_features) - content_dim:] if content_dim else []
+            n_content = self.model.meta_encoder.n_content  # content aggregates come last in meta_features
+            self.content_features = self.meta_features[len(self.meta_features) - n_content:] if n_content else []
         else:
             from train.baselines import TABULAR_CLASSES
             self.model = TABULAR_CLASSES[self.name].load(model_dir)
