@@ -117,7 +117,8 @@ RESAMPLE_BLOCK_SEC = 30.0  # input seconds per resampling block (bounds memory, 
 
 
 def resample(x: np.ndarray, orig_rate: int, new_rate: int, block_sec: float = RESAMPLE_BLOCK_SEC) -> np.ndarray:
-    """(N,) float32 → (ceil(N·new/orig),) float32, band-limited sinc resampling (torchaudio).
+    """(N,) float32 → (≈ N·new/orig,) float32, band-limited sinc resampling (torchaudio), with the
+    length and values of one torchaudio call.
 
     Done in blocks of ~block_sec with enough real neighbouring samples on each side that every
     output sample sees the same inputs as a one-shot call (same result): one call on a 20-minute
@@ -133,15 +134,21 @@ def resample(x: np.ndarray, orig_rate: int, new_rate: int, block_sec: float = RE
     width = math.ceil(6 * o / (min(o, n) * 0.99))  # torchaudio's kernel half-width (lowpass_filter_width=6)
     ctx = o * (width // o + 2)  # context on each side, a whole number of o-sample groups
     block = max(1, int(block_sec * orig_rate) // o) * o
-    out = np.empty(math.ceil(n * len(x) / o), np.float32)
+    # The output length a one-shot call gives: torchaudio's own float32 ceil, which can be one sample off
+    # the exact ceil(n·len/o). The last block gets o zero samples appended (torchaudio pads with zeros
+    # past the end anyway, so values do not change) and gives exactly the samples still missing.
+    total = int(torch.ceil(torch.as_tensor(n * len(x) / o)))
+    out = np.empty(total, np.float32)
     with torch.inference_mode():
         for a in range(0, len(x), block):
             b = min(len(x), a + block)
             lo, hi = max(0, a - ctx), min(len(x), b + ctx)
-            y = AF.resample(torch.from_numpy(x[lo:hi]), orig_rate, new_rate).numpy()
+            seg = x[lo:hi] if hi < len(x) else np.concatenate([x[lo:], np.zeros(o, np.float32)])
+            y = AF.resample(torch.from_numpy(seg), orig_rate, new_rate).numpy()
             first = (a - lo) // o * n  # a - lo is a multiple of o
-            count = (b - a) // o * n if b < len(x) else len(out) - a // o * n
-            out[a // o * n:a // o * n + count] = y[first:first + count]
+            start = a // o * n
+            count = (b - a) // o * n if b < len(x) else total - start
+            out[start:start + count] = y[first:first + count]
     return out
 
 

@@ -163,3 +163,17 @@ def test_blockwise_resampling_equals_one_shot(rates):
     blocks = audio_extract.resample(x, orig, new, block_sec=0.37)  # 9 blocks
     assert blocks.shape == one_shot.shape
     np.testing.assert_allclose(blocks, one_shot, atol=2e-6)
+
+
+@pytest.mark.parametrize("orig, length", [(44100, 2552022), (22050, 1016777), (44100, 535215), (32000, 388291)])
+def test_blockwise_resampling_keeps_torchaudios_length(orig, length):
+    """torchaudio sizes its output with a float32 ceil that can be one sample off the exact ceil; the
+    block-wise result must have the one-shot length anyway (the demo once lost 4 videos to this)."""
+    import torch
+    import torchaudio.functional as AF
+
+    x = np.random.default_rng(1).standard_normal(length).astype(np.float32)
+    one_shot = AF.resample(torch.from_numpy(x), orig, 48000).numpy()
+    blocks = audio_extract.resample(x, orig, 48000, block_sec=7.0)
+    assert blocks.shape == one_shot.shape
+    np.testing.assert_allclose(blocks[-1000:], one_shot[-1000:], atol=2e-6)
