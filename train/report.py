@@ -144,19 +144,20 @@ def plot_pred_vs_actual(runs: list[dict], path: str) -> str | None:
     return path
 
 
-def plot_mae_by_bucket(runs: list[dict], path: str) -> str:
+def _grouped_bars(groups: Sequence[str], series: dict[str, list[float]], title: str, width_in: float,
+                  path: str) -> str:
+    """One bar per (group, series), series side by side within each group; saved as a PNG."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(runs) * len(BUCKETS) / 3, 3.2))
-    width = 0.8 / len(runs)
-    x = np.arange(len(BUCKETS))
-    for k, r in enumerate(runs):
-        vals = [_mean(_summary(r, "mae", b).values()) for b in BUCKETS]
-        ax.bar(x + k * width, vals, width, label=r["_name"])
-    ax.set_xticks(x + 0.4 - width / 2, BUCKETS)
+    fig, ax = plt.subplots(figsize=(width_in, 3.2))
+    width = 0.8 / len(series)
+    x = np.arange(len(groups))
+    for k, (name, vals) in enumerate(series.items()):
+        ax.bar(x + k * width, vals, width, label=name)
+    ax.set_xticks(x + 0.4 - width / 2, groups)
     ax.set_ylabel("mean MAE over heads (log1p)")
-    ax.set_title("Test MAE per age bucket")
+    ax.set_title(title)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -164,29 +165,19 @@ def plot_mae_by_bucket(runs: list[dict], path: str) -> str:
     return path
 
 
+def plot_mae_by_bucket(runs: list[dict], path: str) -> str:
+    series = {r["_name"]: [_mean(_summary(r, "mae", b).values()) for b in BUCKETS] for r in runs}
+    return _grouped_bars(BUCKETS, series, "Test MAE per age bucket", 1.6 + 1.1 * len(runs) * len(BUCKETS) / 3, path)
+
+
 def plot_ablation(runs: list[dict], path: str) -> str | None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     with_abl = [r for r in runs if r.get("ablations")]
     if not with_abl:
         return None
     variants = ["full", *with_abl[0]["ablations"]]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    width = 0.8 / len(with_abl)
-    x = np.arange(len(variants))
-    for k, r in enumerate(with_abl):
-        vals = [_mean(_summary(r, "mae").values())]
-        vals += [_mean(_summary(r["ablations"][v], "mae").values()) for v in variants[1:]]
-        ax.bar(x + k * width, vals, width, label=r["_name"])
-    ax.set_xticks(x + 0.4 - width / 2, variants)
-    ax.set_ylabel("mean MAE over heads (log1p)")
-    ax.set_title("Modality ablation (inputs hidden at test time)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    series = {r["_name"]: [_mean(_summary(r, "mae").values())]
+              + [_mean(_summary(r["ablations"][v], "mae").values()) for v in variants[1:]] for r in with_abl}
+    return _grouped_bars(variants, series, "Modality ablation (inputs hidden at test time)", 5, path)
 
 
 def write_report(metrics_paths: Sequence[str], out_dir: str) -> dict[str, Any]:
