@@ -92,12 +92,17 @@ class DatasetSchema:
                              self.training_data_version, self.card)
 
 
-def load_card(train_dir: str) -> dict[str, Any]:
-    path = os.path.join(train_dir, CARD_FILE)
+def read_json_file(path: str, missing: Exception) -> dict[str, Any]:
+    """A JSON document (a dataset or model card); `missing` is raised when the file does not exist."""
     if not os.path.exists(path):
-        raise TrainingDataError(f"{train_dir}: no {CARD_FILE}; build it with `trendflow build-dataset`")
+        raise missing
     with open(path) as f:
         return json.load(f)
+
+
+def load_card(train_dir: str) -> dict[str, Any]:
+    return read_json_file(os.path.join(train_dir, CARD_FILE), TrainingDataError(
+        f"{train_dir}: no {CARD_FILE}; build it with `trendflow build-dataset`"))
 
 
 def load_schema(train_dir: str) -> DatasetSchema:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 import trendflow
-from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches
+from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches, read_json_file
 
 CARD_FILE = "model_card.json"
 TORCH_FILE = "model.pt"
@@ -83,11 +83,8 @@ def write_card(model_dir: str, card: dict[str, Any]) -> str:
 
 
 def read_card(model_dir: str) -> dict[str, Any]:
-    path = os.path.join(model_dir, CARD_FILE)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{model_dir}: no {CARD_FILE}; is this a model folder written by `trendflow train`?")
-    with open(path) as f:
-        return json.load(f)
+    return read_json_file(os.path.join(model_dir, CARD_FILE), FileNotFoundError(
+        f"{model_dir}: no {CARD_FILE}; is this a model folder written by `trendflow train`?"))
 
 
 def save_torch_model(model_dir: str, model_name: str, model_kwargs: dict[str, Any],
