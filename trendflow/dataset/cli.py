@@ -38,14 +38,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_temporal(args: argparse.Namespace) -> int:
-    from trendflow.config import ConfigError, load_section
+    from trendflow.config import load_section
     from trendflow.temporal import TargetsConfig, build_temporal_table, format_summary, write_temporal_table
 
-    try:
-        cfg = load_section(args.config, "targets", TargetsConfig)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 2
+    cfg = load_section(args.config, "targets", TargetsConfig)  # a ConfigError is an `error: ...`, exit 2
     if args.seed is not None:
         cfg = cfg.model_copy(update={"split_seed": args.seed})
     start = time.perf_counter()
