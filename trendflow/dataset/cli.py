@@ -12,6 +12,9 @@ import json
 import sys
 import time
 
+from trendflow.dataset.errors import DatasetError
+from trendflow.dataset.progress import Progress
+
 
 def _storage_options(text: str | None) -> dict | None:
     if not text:
@@ -19,9 +22,9 @@ def _storage_options(text: str | None) -> dict | None:
     try:
         opts = json.loads(text)
     except json.JSONDecodeError as e:
-        raise SystemExit(f"--storage-options is not valid JSON: {e}")
+        raise DatasetError(f"--storage-options is not valid JSON: {e}") from None
     if not isinstance(opts, dict):
-        raise SystemExit("--storage-options must be a JSON object")
+        raise DatasetError("--storage-options must be a JSON object")
     return opts
 
 
@@ -29,10 +32,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from trendflow.dataset.validate import validate_dataset
 
     report = validate_dataset(args.dataset, _storage_options(args.storage_options),
-                              require_videos=not args.metadata_only, workers=args.workers)
+                              require_videos=not args.metadata_only, workers=args.workers,
+                              progress=Progress("validate-dataset: metadata files"))
     print(report.format(max_per_code=args.max_per_code))
     if args.report:
-        report.write_json(args.report)
+        try:
+            report.write_json(args.report)
+        except OSError as e:
+            raise DatasetError(f"cannot write the report {args.report}: {e}") from None
         print(f"full report: {args.report}")
     return 0 if report.ok else 1
 

@@ -13,13 +13,13 @@ identity and bookkeeping
   metadata_file, video_file    paths relative to the dataset root (video_file null when absent)
 
 features (float64; only snapshot 1 + static metadata: no leakage)
-  always present: video_age_hours_at_snapshot1, duration_seconds, made_for_kids, title_length,
-    has_chapters, has_subtitles, has_automatic_captions, publish_hour_utc, publish_weekday
+  always present: video_age_hours_at_snapshot1, has_chapters, has_subtitles,
+    has_automatic_captions, publish_hour_utc, publish_weekday
   may be missing (NaN, never 0) with a bool `<name>_present` mask:
     views_s1, likes_s1, comments_s1, subscribers_s1, channel_videos_s1, channel_views_s1,
     views_per_video_channel, views_per_subscriber, like_rate, comment_rate,
-    views_per_hour, likes_per_hour, comments_per_hour, age_limit, tag_count,
-    description_length, comments_listed_s1
+    views_per_hour, likes_per_hour, comments_per_hour, duration_seconds, made_for_kids,
+    title_length, age_limit, tag_count, description_length, comments_listed_s1
   categorical strings (null when missing) with `<name>_present`: category, language, country
 
 targets and masks (labels: never feed them to a model as inputs)

@@ -28,13 +28,13 @@ from trendflow.temporal.features import AGE_BUCKETS, age_buckets, snapshot1_feat
 from trendflow.temporal.split import SPLITS, channel_time_split
 from trendflow.temporal.targets import video_targets
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: duration_seconds, made_for_kids, title_length may be NaN, with *_present masks
 PARQUET_META_KEY = b"trendflow.temporal"
 
 
-def channel_key(platform_id: str, channel_id: str | None, channel_title: str) -> str:
+def channel_key(platform_id: str, channel_id: str | None, channel_title: str | None) -> str:
     """`<platform>/id:<channel_id>`, or `<platform>/title:<normalised title>` before enrichment."""
-    if channel_id:
+    if channel_id and channel_id.strip():
         return f"{platform_id}/id:{channel_id}"
     return f"{platform_id}/title:{' '.join(channel_title.split()).casefold()}"
 
