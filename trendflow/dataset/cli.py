@@ -46,20 +46,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_temporal(args: argparse.Namespace) -> int:
     from trendflow.config import load_section
-    from trendflow.temporal import TargetsConfig, build_temporal_table, format_summary, write_temporal_table
+    from trendflow.temporal import (
+        TargetsConfig, build_temporal_table, check_label_coverage, format_summary, write_temporal_table)
 
     cfg = load_section(args.config, "targets", TargetsConfig)  # a ConfigError is an `error: ...`, exit 2
     if args.seed is not None:
         cfg = cfg.model_copy(update={"split_seed": args.seed})
     start = time.perf_counter()
-    try:
-        result = build_temporal_table(args.dataset, cfg, storage_options=_storage_options(args.storage_options),
-                                      workers=args.workers)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    write_temporal_table(result, args.out)
+    result = build_temporal_table(args.dataset, cfg, storage_options=_storage_options(args.storage_options),
+                                  workers=args.workers, progress=Progress("temporal: metadata files"))
     print(format_summary(result.summary))
+    check_label_coverage(result.summary, cfg)  # an empty head stops here, before anything is written
+    try:
+        write_temporal_table(result, args.out)
+    except OSError as e:
+        raise DatasetError(f"cannot write {args.out}: {e}") from None
     print(f"wrote {args.out} ({result.table.num_rows} rows, {result.table.num_columns} columns) "
           f"in {time.perf_counter() - start:.1f}s")
     return 0
