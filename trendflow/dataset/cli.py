@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 from trendflow.dataset.errors import DatasetError
@@ -70,20 +69,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from trendflow.synth.corpus import generate_corpus
 
     start = time.perf_counter()
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 10 or done == total:
-            last[0] = time.perf_counter()
-            print(f"  videos rendered {done}/{total}", flush=True)
-
     try:
         summary = generate_corpus(args.out, args.videos, args.seed, write_videos=not args.no_video_files,
                                   workers=args.workers, max_video_seconds=args.max_video_seconds,
-                                  progress=progress)
+                                  minimal_metadata=args.minimal_metadata, progress=Progress("videos rendered"))
     except (FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        raise DatasetError(str(e)) from None
     print(" ".join(f"{k}={v}" for k, v in summary.items()) + f" in {time.perf_counter() - start:.1f}s")
     return 0
 
@@ -122,5 +113,9 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="processes writing videos (at most 2)")
     p.add_argument("--max-video-seconds", type=float, default=150.0, help="longest video (default 150 s)")
-    p.add_argument("--no-video-files", action="store_true", help="metadata and snapshots only (fast)")
+    p.add_argument("--no-video-files", action="store_true", help="metadata and snapshots only (fast): a "
+                   "counters-only dataset")
+    p.add_argument("--minimal-metadata", action="store_true",
+                   help="metadata with only the required fields (ids, publishedAt, channel), like public counters "
+                        "data sets: no title, duration_seconds, madeForKids, tags, ...")
     p.set_defaults(func=cmd_synth)

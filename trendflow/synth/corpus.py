@@ -6,6 +6,7 @@ motion, colour and loudness/tempo that differ per video; metadata; 4 weekly snap
 
     generate_corpus("demo_data", n_videos=200, seed=0)             # ~1-3 min on 2 cores
     generate_corpus("bench_data", n_videos=100_000, write_videos=False)  # metadata + snapshots only
+    generate_corpus("counters", 2000, write_videos=False, minimal_metadata=True)  # like a public counters set
 
 Structure (fractions are expectations; the snapshot-2 gaps and the age ranges are exact):
 - channels with several videos each (lognormal sizes, 1-80); 80% carry `channel_id`, the rest only
@@ -34,7 +35,7 @@ content_source ("rendered" | "planned"), duration_s, fps, width, height, vfr, ro
 n_shots, shots_per_min, cut_times_s, shot_kinds, transition_kinds, brightness, saturation,
 motion, audio_kind ("drums" | "ambient" | "silent" | "none"), has_audio_track, sample_rate,
 audio_channels, loudness_lufs (NaN when silent/none), tempo_bpm (NaN without a beat), appeal
-and its terms (term_<name>), log_rate, alpha, boost, like_rate, comment_rate, channel_effect,
+and its terms (term_<name>), log_rate, alpha, boost, like_rate, like_drift, comment_rate, channel_effect,
 corrected_snapshot / late_snapshot (-1 when none), duplicate ("" | "identical" | "conflicting"),
 expected_y_views_<h> (noise-free oracle label for h = 7, 14, 21).
 """
@@ -437,9 +438,17 @@ def _counter(value: float, as_string: bool) -> int | str:
     return str(int(value)) if as_string else int(value)
 
 
+# What a public counters table has: the ids, the publish time and the channel (SPEC §2's required fields).
+MINIMAL_METADATA_FIELDS = ("video_id", "platform_id", "publishedAt", "channelTitle", "channel_id")
+
+
 def write_dataset(root: Path, plan: Plan, g: growth_model.Growth, stats: dict[str, np.ndarray], *,
-                  seed: int, platform_id: str, max_comments: int) -> None:
-    """metadata/, snapshots/<k>/ (with snapshot.json) and the duplicate copies."""
+                  seed: int, platform_id: str, max_comments: int, minimal_metadata: bool = False) -> None:
+    """metadata/, snapshots/<k>/ (with snapshot.json) and the duplicate copies.
+
+    minimal_metadata: keep only MINIMAL_METADATA_FIELDS (the same draws are made, so the counters,
+    snapshots and comments are those of the full corpus).
+    """
     v = plan.v
     rng = np.random.default_rng(seed + 2)
     (root / "metadata").mkdir(parents=True, exist_ok=True)
@@ -451,6 +460,8 @@ def write_dataset(root: Path, plan: Plan, g: growth_model.Growth, stats: dict[st
     for i in range(len(v["video_id"])):
         vid = v["video_id"][i]
         meta = _metadata(i, plan, rng, platform_id)
+        if minimal_metadata:
+            meta = {k: v for k, v in meta.items() if k in MINIMAL_METADATA_FIELDS}
         _write_json(root / "metadata" / f"{vid}.json", meta)
         if v["duplicate"][i]:
             copy = dict(meta)
@@ -515,7 +526,7 @@ def write_truth(root: Path, plan: Plan, g: growth_model.Growth, rendered: dict[i
     cols["appeal"] = g.appeal
     for name, values in terms.items():
         cols[f"term_{name}"] = values
-    for name in ("log_rate", "alpha", "boost", "like_rate", "comment_rate"):
+    for name in ("log_rate", "alpha", "boost", "like_rate", "like_drift", "comment_rate"):
         cols[name] = getattr(g, name)
     cols["channel_effect"] = ch["effect"][c]
     for h in HORIZONS:
@@ -526,8 +537,12 @@ def write_truth(root: Path, plan: Plan, g: growth_model.Growth, rendered: dict[i
 # ------------------------------------------------------------------------------- entry point
 def generate_corpus(out: str | os.PathLike, n_videos: int = 200, seed: int = 0, *, write_videos: bool = True,
                     workers: int = 2, max_video_seconds: float = 150.0, max_comments: int = 20,
-                    platform_id: str = "youtube", progress=None) -> dict[str, Any]:
-    """Write a synthetic dataset to `out` (must be empty or absent); returns a small summary."""
+                    platform_id: str = "youtube", minimal_metadata: bool = False, progress=None) -> dict[str, Any]:
+    """Write a synthetic dataset to `out` (must be empty or absent); returns a small summary.
+
+    minimal_metadata: metadata files with only the ids, publishedAt and the channel (like public
+    counters data sets, which lack duration_seconds, madeForKids, title, ...).
+    """
     if n_videos < 1:
         raise ValueError("n_videos must be >= 1")
     root = Path(out)
@@ -543,7 +558,8 @@ def generate_corpus(out: str | os.PathLike, n_videos: int = 200, seed: int = 0, 
                       "loudness_lufs"):
                 plan.v[k][i] = r[k]
     g, stats = simulate_counters(plan, seed)
-    write_dataset(root, plan, g, stats, seed=seed, platform_id=platform_id, max_comments=max_comments)
+    write_dataset(root, plan, g, stats, seed=seed, platform_id=platform_id, max_comments=max_comments,
+                  minimal_metadata=minimal_metadata)
     write_truth(root, plan, g, rendered, platform_id)
     v = plan.v
     return {"root": str(root), "videos": n_videos, "video_files": len(rendered),
