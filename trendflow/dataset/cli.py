@@ -1,8 +1,9 @@
-"""Dataset commands: `trendflow validate-dataset`, `trendflow temporal`, `trendflow synth`.
+"""Dataset commands: `validate-dataset`, `temporal`, `synth`, `import-counters`.
 
     trendflow synth --out demo_data --videos 200 --seed 0
     trendflow validate-dataset demo_data --report problems.json
     trendflow temporal --dataset demo_data --out demo_out/temporal.parquet [--config cfg.yaml]
+    trendflow import-counters --table counters.csv --out counters_data [--offsets-days 0,7,14,21]
 """
 
 from __future__ import annotations
@@ -72,10 +73,38 @@ def cmd_synth(args: argparse.Namespace) -> int:
     try:
         summary = generate_corpus(args.out, args.videos, args.seed, write_videos=not args.no_video_files,
                                   workers=args.workers, max_video_seconds=args.max_video_seconds,
-                                  minimal_metadata=args.minimal_metadata, progress=Progress("videos rendered"))
+                                  minimal_metadata=args.minimal_metadata, snapshot_days=args.snapshot_days,
+                                  progress=Progress("videos rendered"))
     except (FileExistsError, ValueError) as e:
         raise DatasetError(str(e)) from None
     print(" ".join(f"{k}={v}" for k, v in summary.items()) + f" in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _offsets(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of days: {text!r}") from None
+
+
+def _renames(text: str) -> dict[str, str]:
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise argparse.ArgumentTypeError(f"expected old=new[,old=new...], got {text!r}")
+    return {a.strip(): b.strip() for a, b in pairs}
+
+
+def cmd_import_counters(args: argparse.Namespace) -> int:
+    from trendflow.dataset.import_counters import REPORT_FILE, import_counters
+
+    if args.tolerance_days is not None and args.offsets_days is None:
+        raise DatasetError("--tolerance-days applies to --offsets-days only")
+    report = import_counters(args.table, args.out, metadata_path=args.metadata, offsets_days=args.offsets_days,
+                             tolerance_days=args.tolerance_days, overwrite=args.overwrite, rename=args.rename,
+                             progress=Progress)
+    print(report.format(max_rows=args.max_bad_rows))
+    print(f"full report: {args.out}/{REPORT_FILE}; next: trendflow validate-dataset {args.out}")
     return 0
 
 
@@ -118,4 +147,31 @@ def register(subparsers) -> None:
     p.add_argument("--minimal-metadata", action="store_true",
                    help="metadata with only the required fields (ids, publishedAt, channel), like public counters "
                         "data sets: no title, duration_seconds, madeForKids, tags, ...")
+    p.add_argument("--snapshot-days", type=_offsets, default=(0.0, 7.0, 14.0, 21.0), metavar="0,7,14,21",
+                   help="days of the snapshots after the first (default 0,7,14,21; e.g. 0,1,3,5)")
     p.set_defaults(func=cmd_synth)
+
+    p = subparsers.add_parser(
+        "import-counters", help="turn a long counters table (one row per video and collection) into a dataset",
+        description="Read a CSV or Parquet table with one row per video and collection time (video_id, "
+                    "collected_at, viewCount, likeCount, commentCount, ...) and write the SPEC §2 layout "
+                    "(metadata/<id>.json, snapshots/<k>/). Bad rows are reported with their line numbers and "
+                    "skipped. Rules: trendflow/dataset/import_counters.py.")
+    p.add_argument("--table", required=True, help="counters table: .csv, .csv.gz, .parquet")
+    p.add_argument("--metadata", help="metadata table, one row per video (video_id, publishedAt, channelTitle or "
+                                      "channel_id, title, ...); default: the metadata columns of --table")
+    p.add_argument("--out", required=True, help="new or empty dataset folder")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--every-collection", action="store_true",
+                      help="every distinct collected_at of a video is a snapshot, its first is snapshot 1 (default)")
+    mode.add_argument("--offsets-days", type=_offsets, metavar="0,7,14,21",
+                      help="snapshot j = the collection nearest to the video's first + offset j, within the tolerance")
+    p.add_argument("--tolerance-days", type=float,
+                   help="with --offsets-days: how far a collection may be from its offset (default: 1, or 0.45 x the "
+                        "smallest gap between offsets)")
+    p.add_argument("--rename", type=_renames, metavar="OLD=NEW,...",
+                   help="rename columns of both tables, e.g. publish_time=publishedAt,channel_title=channelTitle")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the metadata/ and snapshots/ of a non-empty --out (other files are kept)")
+    p.add_argument("--max-bad-rows", type=int, default=20, help="bad rows printed (all are in the report file)")
+    p.set_defaults(func=cmd_import_counters)
