@@ -271,6 +271,8 @@ def _read_counters(table: Table, report: ImportReport, meta_from_rows: bool,
             t_us = rows.time_us[-1]
             if key not in first_meta or t_us < first_meta[key][0]:
                 first_meta[key] = (t_us, table.where(line), {c: row[c] for c in meta_cols if not _empty(row.get(c))})
+    if progress:
+        progress(report.rows_read, report.rows_read)  # the total of a CSV is known only now: say it
     return rows, {k: (w, cells) for k, (_, w, cells) in first_meta.items()}
 
 
