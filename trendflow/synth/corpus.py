@@ -479,7 +479,7 @@ def write_dataset(root: Path, plan: Plan, g: growth_model.Growth, stats: dict[st
         if v["duplicate"][i]:
             copy = dict(meta)
             if v["duplicate"][i] == "conflicting":
-                copy["title"] = meta["title"] + " (re-upload)"
+                copy["title"] = meta.get("title", "") + " (re-upload)"  # minimal metadata has no title
             _write_json(root / "metadata" / f"{vid}_copy.json", copy)
         c = int(v["channel"][i])
         n_comments = int(rng.integers(1, max_comments + 1)) if max_comments and rng.uniform() < 0.6 else 0
