@@ -89,7 +89,7 @@ def open_table(path: str | Path, rename: dict[str, str] | None = None) -> Table:
     p = Path(path)
     rename = dict(rename or {})
     if not p.is_file():
-        raise DatasetError(f"{p}: table not found")
+        raise DatasetError(f"{p}: table not found (or not a file)")
     name = p.name.lower()
     if name.endswith(CSV_SUFFIXES):
         try:
