@@ -10,8 +10,8 @@ Input: one row per video and collection time. Columns (names as in SPEC §2; `--
 - any other column that is not a metadata field is copied into the snapshot files as an extra
   field (it can then be a target: `targets.metrics: {shares: shareCount}`);
 - metadata fields (`publishedAt`, `channelTitle`/`channel_id`, `title`, `duration_seconds`, ...):
-  taken from `--metadata` (one row per video) when given, else from the counters table itself, from
-  the row of the video's earliest collection. Only the ids, `publishedAt` and a channel key are required.
+  taken from `--metadata` (one row per video) when given (the counters table's metadata columns are
+  then ignored), else from the counters table itself, from the row of the video's earliest collection. Only the ids, `publishedAt` and a channel key are required.
 `collected_at` and `publishedAt` are ISO 8601 (a time without a zone is UTC) or Unix seconds.
 
 Which rows become which snapshot (per video; its snapshots are numbered from its own first collection):
@@ -224,6 +224,40 @@ def _id_reasons(row: dict[Any, Any]) -> tuple[tuple[str, str] | None, list[str]]
     return ((plat, vid) if vid and plat else None), reasons
 
 
+def _shape_reasons(table: Table, row: dict[Any, Any]) -> list[str]:
+    """A CSV row with more or fewer fields than the header (see trendflow.dataset.tables)."""
+    if None in row:
+        return [f"{len(table.columns) + len(row[None])} fields, the header has {len(table.columns)}"]
+    if any(v is MISSING_CELL for v in row.values()):
+        return [f"{sum(v is not MISSING_CELL for v in row.values())} fields, the header has {len(table.columns)}"]
+    return []
+
+
+def _time_and_counts(row: dict[Any, Any], counters: tuple[str, ...],
+                     reasons: list[str]) -> tuple[datetime | None, dict[str, int | None]]:
+    """collected_at and the counters of one row; every problem is appended to `reasons`."""
+    t = None
+    if _empty(row.get("collected_at")):
+        reasons.append("collected_at is empty")
+    else:
+        try:
+            t = parse_time(row["collected_at"])
+        except ValueError as e:
+            reasons.append(f"collected_at {_shown(row['collected_at'])} {e}")
+    counts: dict[str, int | None] = {}
+    for c in counters:
+        counts[c] = None
+        if _empty(row.get(c)):
+            if c == "viewCount":
+                reasons.append("viewCount is empty")
+            continue
+        try:
+            counts[c] = parse_counter(row[c])
+        except ValueError as e:
+            reasons.append(f"{c} {_shown(row[c])} {e}")
+    return t, counts
+
+
 def _read_counters(table: Table, report: ImportReport, meta_from_rows: bool,
                    progress: Callable[[int, int | None], None] | None) -> tuple[_Rows, dict]:
     """Validate every row; keep the good ones (and, when metadata comes from this table, each video's
@@ -238,39 +272,15 @@ def _read_counters(table: Table, report: ImportReport, meta_from_rows: bool,
         if progress:
             progress(report.rows_read, table.num_rows)
         key, reasons = _id_reasons(row)
-        if None in row:
-            reasons.append(f"{len(table.columns) + len(row[None])} fields, the header has {len(table.columns)}")
-        elif any(v is MISSING_CELL for v in row.values()):
-            n = sum(v is not MISSING_CELL for v in row.values())
-            reasons.append(f"{n} fields, the header has {len(table.columns)}")
-        t = None
-        if _empty(row.get("collected_at")):
-            reasons.append("collected_at is empty")
-        else:
-            try:
-                t = parse_time(row["collected_at"])
-            except ValueError as e:
-                reasons.append(f"collected_at {_shown(row['collected_at'])} {e}")
-        counts: dict[str, int | None] = {}
-        for c in counters:
-            if _empty(row.get(c)):
-                counts[c] = None
-                if c == "viewCount":
-                    reasons.append("viewCount is empty")
-                continue
-            try:
-                counts[c] = parse_counter(row[c])
-            except ValueError as e:
-                reasons.append(f"{c} {_shown(row[c])} {e}")
+        reasons += _shape_reasons(table, row)
+        t, counts = _time_and_counts(row, counters, reasons)
         if reasons or key is None or t is None:
             report.add_bad(BadRow(table.where(line), reasons, key[1] if key else _safe_shown_id(row)))
             continue
-        extras = {c: row[c] for c in extra_cols if not _empty(row.get(c))} or None
-        rows.add(key, t, line, counts, extras)
-        if meta_cols:
-            t_us = rows.time_us[-1]
-            if key not in first_meta or t_us < first_meta[key][0]:
-                first_meta[key] = (t_us, table.where(line), {c: row[c] for c in meta_cols if not _empty(row.get(c))})
+        rows.add(key, t, line, counts, {c: row[c] for c in extra_cols if not _empty(row.get(c))} or None)
+        t_us = rows.time_us[-1]
+        if meta_cols and (key not in first_meta or t_us < first_meta[key][0]):
+            first_meta[key] = (t_us, table.where(line), {c: row[c] for c in meta_cols if not _empty(row.get(c))})
     if progress:
         progress(report.rows_read, report.rows_read)  # the total of a CSV is known only now: say it
     return rows, {k: (w, cells) for k, (_, w, cells) in first_meta.items()}
@@ -365,9 +375,7 @@ def _distinct_times(rows: _Rows, idx: np.ndarray, report: ImportReport, where: C
         by_time[rows.time_us[i]].append(int(i))
     for t in sorted(by_time):
         group = by_time[t]
-        sig = {(tuple(rows.values[c][i] for c in rows.counters), json.dumps(rows.extras[i], sort_keys=True,
-                                                                              default=str)) for i in group}
-        if len(sig) == 1:
+        if len(group) == 1 or len({_row_signature(rows, i) for i in group}) == 1:
             keep.append(group[0])
             report.rows_duplicate += len(group) - 1
             continue
@@ -376,6 +384,10 @@ def _distinct_times(rows: _Rows, idx: np.ndarray, report: ImportReport, where: C
             report.add_bad(BadRow(where(rows.line[i]), [f"same collected_at as {first} with other counters; all "
                                                         "dropped"], rows.keys[rows.key[i]][1]))
     return keep
+
+
+def _row_signature(rows: _Rows, i: int) -> tuple:
+    return tuple(rows.values[c][i] for c in rows.counters), json.dumps(rows.extras[i], sort_keys=True, default=str)
 
 
 def _snapshot_body(rows: _Rows, i: int) -> dict[str, Any]:
