@@ -11,7 +11,8 @@ Input: one row per video and collection time. Columns (names as in SPEC §2; `--
   field (it can then be a target: `targets.metrics: {shares: shareCount}`);
 - metadata fields (`publishedAt`, `channelTitle`/`channel_id`, `title`, `duration_seconds`, ...):
   taken from `--metadata` (one row per video) when given (the counters table's metadata columns are
-  then ignored), else from the counters table itself, from the row of the video's earliest collection. Only the ids, `publishedAt` and a channel key are required.
+  then ignored), else from the counters table itself, from the row of the video's earliest collection.
+  Only the ids, `publishedAt` and a channel key are required.
 `collected_at` and `publishedAt` are ISO 8601 (a time without a zone is UTC) or Unix seconds.
 
 Which rows become which snapshot (per video; its snapshots are numbered from its own first collection):
@@ -112,8 +113,8 @@ class ImportReport:
             lines.append(f"  ... {len(self.snapshots) - 40} more snapshot indices")
         if self.bad_rows:
             lines.append(f"bad rows ({self.rows_bad}, skipped):")
-            lines += [f"  {b.table} {b.where}" + (f" [{b.video_id}]" if b.video_id else "") + ": " + "; ".join(b.reasons)
-                      for b in self.bad_rows[:max_rows]]
+            lines += [f"  {b.table} {b.where}" + (f" [{b.video_id}]" if b.video_id else "") + ": "
+                      + "; ".join(b.reasons) for b in self.bad_rows[:max_rows]]
             if self.rows_bad > max_rows:
                 lines.append(f"  ... {self.rows_bad - max_rows} more in {self.out}/{REPORT_FILE}")
         for vid, why in list(self.videos_skipped.items())[:max_rows]:
@@ -438,8 +439,8 @@ def import_counters(table_path: str | Path, out: str | Path, *, metadata_path: s
     table = open_table(table_path, rename)
     meta_table = open_table(metadata_path, rename) if metadata_path else None
     _check_columns(table, meta_table)
-    report = ImportReport(table=str(table_path), out=str(out), mode="every_collection" if offsets is None else "offsets",
-                          metadata=str(metadata_path) if metadata_path else None, offsets_days=offsets,
+    report = ImportReport(table=str(table_path), out=str(out),
+                          mode="every_collection" if offsets is None else "offsets", metadata=str(metadata_path) if metadata_path else None, offsets_days=offsets,
                           tolerance_days=tol)
     rows, row_meta = _read_counters(table, report, meta_table is None,
                                     progress("import-counters: rows read") if progress else None)

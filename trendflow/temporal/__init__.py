@@ -62,6 +62,7 @@ def target_mask_columns(cfg: TargetsConfig) -> list[str]:
 __all__ = [
     "AGE_BUCKETS", "CATEGORICAL_FEATURES", "MASK_COLUMNS", "NUMERIC_FEATURES", "SCHEMA_VERSION", "SPLITS",
     "TargetsConfig", "TemporalResult", "age_bucket", "age_buckets", "build_temporal_table", "channel_key",
-    "channel_time_split", "check_label_coverage", "empty_heads", "format_summary", "suggest_horizons", "match_horizons", "read_temporal_table", "target_columns",
-    "target_mask_columns", "video_targets", "write_temporal_table",
+    "channel_time_split", "check_label_coverage", "empty_heads", "format_summary", "match_horizons",
+    "read_temporal_table", "suggest_horizons", "target_columns", "target_mask_columns", "video_targets",
+    "write_temporal_table",
 ]
