@@ -10,9 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from ray_pipelines.pipeline import AGGREGATES_TABLE, ExtractRequest, run_extract
+from ray_pipelines.pipeline import ExtractRequest, run_extract
+from trendflow import DATAPROCESSOR_VERSION
 from trendflow.artifacts import ArtifactStore
 from trendflow.components import get_spec
+from trendflow.index import ArtifactIndex, IndexKey
+from trendflow.tables import read_aggregates
 
 TEST_CONFIG = """
 extract:
@@ -79,10 +82,19 @@ def test_video_without_audio_is_empty_not_error(extracted):
 
 
 def test_aggregates_table(extracted):
-    import pyarrow.parquet as pq
-    _, _, store_dir, _, _ = extracted
-    table = pq.read_table(os.path.join(store_dir, AGGREGATES_TABLE)).to_pandas()
+    _, _, store_dir, summary, _ = extracted
+    store = ArtifactStore(str(store_dir))
+    parts = [p for p in store.storage.find(f"_tables/aggregates/{summary.run_id}") if p.endswith(".parquet")]
+    assert parts  # this run's own part file(s), written with Ray Data
+    table = read_aggregates(store).to_pandas()
     assert sorted(table.video_id) == ["vidA", "vidB", "vidC"]
+    for vid in ("vidA", "vidB", "vidC"):  # the table holds what the fusion_aggregates artifact holds
+        art = store.read(store.key_for("youtube", vid, summary.run_id), "fusion_aggregates").arrays
+        row = table[table.video_id == vid].iloc[0]
+        for name, value, present in zip(art["names"], art["values"], art["present"]):
+            assert bool(row[f"{name}_present"]) == bool(present)
+            if present:
+                assert row[name] == pytest.approx(float(value), rel=1e-6)
     assert 30 <= len([c for c in table.columns if not c.endswith("_present")]) - 3 <= 80
     assert table.loc[table.video_id == "vidC", "audio_integrated_lufs"].isna().all()
     assert table["n_shots"].eq(3).all()
@@ -100,7 +112,10 @@ def test_same_run_id_reuses_written_components(extracted):
     again = extract(root, store_dir, config, run_id=first.run_id, force=True, videos=["vidA"])
     assert again.failed == {} and again.done == ["vidA"]  # force recomputes...
     resumed = extract(root, store_dir, config, run_id=first.run_id, videos=["vidB"])
-    assert resumed.cached == ["vidB (run %s)" % first.run_id]
+    assert resumed.cached == ["vidB"]
+    store = ArtifactStore(str(store_dir))
+    key = IndexKey("youtube", "vidB", first.config_hash, first.sampling_policy_version, DATAPROCESSOR_VERSION)
+    assert ArtifactIndex(store).lookup(key) == first.run_id
 
 
 def test_bad_inputs_are_recorded_and_others_complete(ray_cluster, bad_dataset, config, tmp_path):
@@ -130,7 +145,7 @@ def test_killed_run_resumes_without_losing_finished_videos(ray_cluster, good_dat
     deadline = time.time() + 300
     finished = []
     while time.time() < deadline and not finished:
-        finished = [m for m in store_dir.glob("youtube/*/*/run.json") if json.loads(m.read_text())["status"] == "ok"]
+        finished = [m for m in store_dir.glob("youtube/*/*/manifest.json") if json.loads(m.read_text())["status"] == "ok"]
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its local Ray die mid-run
     proc.wait()
@@ -147,14 +162,15 @@ def test_s3_dataset_and_store(ray_cluster, good_dataset, config, s3_server, tmp_
     fs = fsspec.filesystem("s3", **s3_server["storage_options"])
     fs.put(str(root / "videos" / "vidA.mp4"), "trendflow/ds/videos/vidA.mp4")
     cfg = tmp_path / "s3.yaml"
-    cfg.write_text(TEST_CONFIG + f"storage:\n  storage_options: {json.dumps(s3_server['storage_options'])}\n"
-                                 f"  index_path: {tmp_path / 'index.sqlite'}\n")
+    cfg.write_text(TEST_CONFIG + f"storage:\n  storage_options: {json.dumps(s3_server['storage_options'])}\n")
     summary = extract("s3://trendflow/ds", "s3://trendflow/s3store", str(cfg))
     assert summary.failed == {} and summary.done == ["vidA"]
     store = ArtifactStore("s3://trendflow/s3store", s3_server["storage_options"])
     key = store.key_for("youtube", "vidA", summary.run_id)
     assert store.verify_run(key) == [] and get_spec("core_clip")
-    assert store.storage.exists(AGGREGATES_TABLE)
+    assert read_aggregates(store).column("video_id").to_pylist() == ["vidA"]
+    assert ArtifactIndex(store).hits(summary.config_hash, summary.sampling_policy_version,
+                                     DATAPROCESSOR_VERSION) == {("youtube", "vidA")}
 
 
 def test_inspect_shows_e_shot(extracted):
