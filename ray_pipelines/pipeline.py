@@ -248,13 +248,14 @@ def stage_context(cfg: Configs, store: ArtifactStore) -> dict[str, dict]:
 
 def pipeline_stages(cfg: Configs, store: ArtifactStore, finalize=None) -> list:
     """The stages in order; without `finalize` the dataset yields the embedded rows themselves."""
-    from ray_pipelines.stages.clap_extractor import ClapStage
-    from ray_pipelines.stages.core_clip import ClipStage
+    from ray_pipelines.stages.clap_extractor import ClapEmbed
+    from ray_pipelines.stages.core_clip import ClipEmbed
+    from ray_pipelines.stages.embed import PoolStage
     from ray_pipelines.stages.prepare import PrepareStage
 
-    stages = [PrepareStage(stage_context(cfg, store)["prepare"]), ClipStage(cfg.extract.model_dump_json())]
+    stages = [PrepareStage(stage_context(cfg, store)["prepare"]), PoolStage(ClipEmbed, cfg.extract.model_dump_json(), "clip")]
     if cfg.audio.enabled:  # visual-only runs have no audio rows: no CLAP pool at all
-        stages.append(ClapStage(cfg.audio.model_dump_json()))
+        stages.append(PoolStage(ClapEmbed, cfg.audio.model_dump_json(), "clap"))
     if finalize is not None:
         stages.append(finalize)
     return stages

@@ -369,13 +369,15 @@ class RunWriter:
         self.entries[component] = entry
         return stored
 
-    def finish(self, status: str, error: str | None = None, timings: Mapping[str, float] | None = None) -> dict:
+    def finish(self, status: str, error: str | None = None, timings: Mapping[str, float] | None = None,
+               nodes: Mapping[str, str] | None = None) -> dict:
+        """Write manifest.json (status ok or error). `nodes`: where each stage ran (Ray node ids)."""
         if status not in ("ok", "error"):
             raise ValueError(f"run status must be ok or error, got {status!r}")
-        return self.save_manifest(status=status, error=error, finished_at=now_iso(), timings=timings)
+        return self.save_manifest(status=status, error=error, finished_at=now_iso(), timings=timings, nodes=nodes)
 
     def save_manifest(self, status: str = "running", error: str | None = None, finished_at: str | None = None,
-                      timings: Mapping[str, float] | None = None) -> dict:
+                      timings: Mapping[str, float] | None = None, nodes: Mapping[str, str] | None = None) -> dict:
         manifest = {
             **asdict(self.key),
             "dataprocessor_version": DATAPROCESSOR_VERSION,
@@ -384,6 +386,7 @@ class RunWriter:
             "error": error,
             "finished_at": finished_at,
             "timings": dict(timings or {}),
+            "nodes": dict(nodes or {}),
             "updated_at": now_iso(),
             "components": dict(sorted(self.entries.items())),
         }

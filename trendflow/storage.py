@@ -84,6 +84,16 @@ def read_call_log(path: str) -> list[tuple[str, str]]:
         return []
 
 
+def split_calls(log_path: str, videos) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
+    """A call log split into each video's calls (its file, metadata, run folder, index pointer: every
+    path naming the video) and the run-level rest (dataset and index listings, summary, table part)."""
+    per_video, run_level = {v: [] for v in videos}, []
+    for method, path in read_call_log(log_path):
+        owner = [v for v in per_video if f"/{v}/" in path or path.endswith((f"/{v}.mp4", f"/{v}.json"))]
+        (per_video[owner[0]] if owner else run_level).append((method, path))
+    return per_video, run_level
+
+
 def is_url(path: str) -> bool:
     """True for object-store URLs (s3://...); local paths and file:// are not URLs here."""
     return "://" in path and not path.startswith("file://")

@@ -15,7 +15,6 @@ Three steps, in three places of the pipeline:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -148,23 +147,6 @@ class ClapEmbed(EmbedStage):
         # clap_* names: the CLIP pool adds its own model columns to the same rows
         return {"clap_model_name": self.cfg.clap.model_name, "clap_model_version": self.encoder.model_version,
                 "clap_weights": self.encoder.weights}
-
-
-@dataclass(frozen=True)
-class ClapStage:
-    """ClapEmbed as the pipeline runs it: an autoscaling actor pool, one chunk row per call."""
-    cfg_json: str  # AudioConfig
-    name: str = "ClapEmbed"
-    reads: tuple[str, ...] = ("windows",)
-    writes: tuple[str, ...] = WRITES
-
-    @property
-    def fn(self):
-        return ClapEmbed
-
-    def ray_args(self, plan) -> dict:
-        return {"batch_size": 1, "fn_constructor_kwargs": {"cfg_json": self.cfg_json}, "compute": plan.clap.compute(),
-                **plan.clap.resources}
 
 
 def build_artifact(window_start_sec: np.ndarray, window_end_sec: np.ndarray, window_embeddings: np.ndarray,

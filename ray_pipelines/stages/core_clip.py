@@ -9,7 +9,6 @@ loop (errors kept on the row) is `stages.embed.EmbedStage`, shared with ClapEmbe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -71,23 +70,6 @@ class ClipEmbed(EmbedStage):
         # clip_* names: the CLAP pool adds its own model columns to the same rows
         return {"clip_model_name": self.encoder.model_name, "clip_model_version": self.encoder.model_version,
                 "clip_weights": self.encoder.weights, "clip_image_size": self.encoder.image_size}
-
-
-@dataclass(frozen=True)
-class ClipStage:
-    """ClipEmbed as the pipeline runs it: an autoscaling actor pool, one chunk row per call."""
-    cfg_json: str  # ExtractConfig
-    name: str = "ClipEmbed"
-    reads: tuple[str, ...] = ("frames",)
-    writes: tuple[str, ...] = WRITES
-
-    @property
-    def fn(self):
-        return ClipEmbed
-
-    def ray_args(self, plan) -> dict:
-        return {"batch_size": 1, "fn_constructor_kwargs": {"cfg_json": self.cfg_json}, "compute": plan.clip.compute(),
-                **plan.clip.resources}
 
 
 def build_artifact(frame_indices: np.ndarray, frame_times: np.ndarray, embeddings: np.ndarray,

@@ -13,6 +13,7 @@ The same object runs in a Ray Data actor pool (`__call__` on column batches) and
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -77,3 +78,32 @@ def columns(rows: list[dict]) -> dict[str, np.ndarray]:
         else:
             out[col] = np.array(values)
     return out
+
+
+@dataclass(frozen=True)
+class PoolStage:
+    """An EmbedStage as the pipeline runs it: an autoscaling actor pool, one chunk row per call."""
+    cls: type  # ClipEmbed / ClapEmbed
+    cfg_json: str  # what its constructor loads the model from
+    pool: str  # "clip" | "clap": its PoolPlan in the run's ResourcePlan
+
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        return (self.cls.input_column,)
+
+    @property
+    def writes(self) -> tuple[str, ...]:
+        return self.cls.writes
+
+    @property
+    def fn(self):
+        return self.cls
+
+    def ray_args(self, plan) -> dict:
+        pool = getattr(plan, self.pool)
+        return {"batch_size": 1, "fn_constructor_kwargs": {"cfg_json": self.cfg_json}, "compute": pool.compute(),
+                **pool.resources}

@@ -119,7 +119,7 @@ def finalize_video(rows: list[dict], ctx: FinalizeContext) -> VideoResult:
         res.error = str(e) if isinstance(e, VideoFailed) else f"{type(e).__name__}: {e}"
     res.timings["finalize"] = time.perf_counter() - t_start  # this stage's work for the video
     try:
-        manifest = writer.finish(res.status, res.error, res.timings)
+        manifest = writer.finish(res.status, res.error, res.timings, res.nodes)
         res.finished_at = manifest["finished_at"]
         if res.status == "ok":
             ctx.index.record_success(_index_key(key), key.run_id, manifest["finished_at"])

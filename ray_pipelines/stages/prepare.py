@@ -1,10 +1,11 @@
 """The CPU stage: one video in, its CPU components written, chunk rows out for the model pools.
 
 For each video row it first lists the video's folder in the store once and plans the run:
-- a folder of this run (a reused --run-id, or a retried task) or an unfinished run of the same
-  video and config left by a crash (no manifest: adopted, so no orphan artifacts stay behind)
-  has its artifacts read and validated; valid ones are reused (not recomputed, not rewritten);
-  with --force only those written since this extraction started (a retried task) are;
+- a folder of this run (a reused --run-id, or a retried task), or an unfinished (a crash: no
+  manifest) or failed run of the same video and config, is continued: its artifacts are read and
+  validated, valid ones are reused (not recomputed, not rewritten), so no orphan or duplicate run
+  folder stays behind; with --force only those written since this extraction started (a retried
+  task) are reused;
 - a finished ok run of the same config whose index pointer is missing is reused whole.
 Then it decodes only the frames the sampling policy asks for (at analysis resolution), runs cut
 detection, shot_quality and video_pacing, decodes the audio track once and runs loudness and tempo
@@ -182,27 +183,40 @@ class PrepareVideo:
         folder = folders.get(key.run_id)
         if folder is None:
             return RunPlan(key)
-        if folder.has_manifest and not force and self._is_complete(key, folder):
-            return RunPlan(key, self._complete_entries(key), complete=True)
+        if folder.has_manifest and not force:
+            m = self._manifest(key)
+            if m is not None and _matches(m, key) and self._is_complete(m, folder):
+                return RunPlan(key, self._complete_entries(key), complete=True)
         return RunPlan(key, self._reusable(key, folder, force, started), adopted=adopted)
 
     def _earlier_run(self, key: RunKey, folders: dict[str, RunFolder], force: bool):
-        """(folder, complete) of the newest earlier run this video can continue: a finished ok run of
-        this config (unless force), else an unfinished one (no manifest) of this config."""
+        """(folder, complete) of the newest earlier run of this config the video can continue: a finished
+        ok run (reused whole, unless force), else an unfinished (no manifest) or failed one (continued:
+        its valid components are kept, so a retried video never leaves a second run folder)."""
         for folder in sorted(folders.values(), key=lambda f: f.run_id, reverse=True):
-            if folder.has_manifest:
-                if not force and self._is_complete(replace(key, run_id=folder.run_id), folder):
-                    return folder, True
-            elif self._same_config(replace(key, run_id=folder.run_id), folder):
+            earlier = replace(key, run_id=folder.run_id)
+            if not folder.has_manifest:
+                if self._same_config(earlier, folder):
+                    return folder, False
+                continue
+            m = self._manifest(earlier)
+            if m is None or not _matches(m, earlier):
+                continue
+            if m.get("status") != "ok":
                 return folder, False
+            if not force and self._is_complete(m, folder):
+                return folder, True
         return None
 
-    def _is_complete(self, key: RunKey, folder: RunFolder) -> bool:
+    def _manifest(self, key: RunKey) -> dict | None:
         try:
-            m = self.ctx.store.manifest(key)
+            return self.ctx.store.manifest(key)
         except (ArtifactError, json.JSONDecodeError):
-            return False
-        return (m.get("status") == "ok" and _matches(m, key) and set(self.ctx.components) <= set(m["components"])
+            return None
+
+    def _is_complete(self, m: dict, folder: RunFolder) -> bool:
+        """A finished ok run with every component of this config, all its files there."""
+        return (m.get("status") == "ok" and set(self.ctx.components) <= set(m.get("components", {}))
                 and not self.ctx.store.listing_problems(m, folder))
 
     def _complete_entries(self, key: RunKey) -> dict[str, tuple[Artifact, dict]]:

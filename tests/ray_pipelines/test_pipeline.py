@@ -41,15 +41,9 @@ def extract(dataset, store, config, **kw):
                                       **kw), log=lambda *_: None)
 
 
-def calls_by_video(log_path, videos) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str]]]:
-    """The call log split into each video's calls (its files, run folder, index pointer, metadata) and
-    the run-level rest (dataset and index listings, summary, table part)."""
-    from trendflow.storage import read_call_log
-    per_video, run_level = {v: [] for v in videos}, []
-    for method, path in read_call_log(str(log_path)):
-        owner = [v for v in videos if f"/{v}/" in path or path.endswith((f"/{v}.mp4", f"/{v}.json"))]
-        (per_video[owner[0]] if owner else run_level).append((method, path))
-    return per_video, run_level
+def calls_by_video(log_path, videos):
+    from trendflow.storage import split_calls
+    return split_calls(str(log_path), videos)
 
 
 def assert_few_calls(per_video, run_level, n_videos):
@@ -98,9 +92,10 @@ def test_write_path_storage_calls_per_video_local(extracted, call_log):
     """Every NPZ is one PUT, the manifest and the index pointer one each; nothing is read back."""
     per_video, run_level = calls_by_video(call_log, list(extracted[1]))
     assert_few_calls(per_video, run_level, 3)
+    store_dir = str(extracted[2])
     methods = [m for m, _ in per_video["vidA"]]
     assert methods.count("pipe_file") == len(PER_VIDEO) + 2  # 11 artifacts + manifest + index pointer
-    assert "cat_file" not in methods  # no artifact re-read on the write path
+    assert [p for m, p in per_video["vidA"] if m == "cat_file" and p.startswith(store_dir)] == []  # no read-back
 
 
 def test_online_equals_batch(extracted, tmp_path):
