@@ -444,7 +444,7 @@ def cluster_rows(table: Table, short: Path, model: str) -> None:
         dataset = "s3://bench/dataset"
         rates, stage_s = {}, {}
         for label, layout in (("1 node x 2 CPUs", [2]), ("2 nodes x 1 CPU", [1, 1])):
-            base = Path(tempfile.mkdtemp(prefix="bench-nodes-"))
+            base = Path(tempfile.mkdtemp(prefix="tfb-", dir="/tmp"))  # Ray's socket paths: < 107 bytes
             nodes = []
             try:
                 nodes.append(Node(base / "head", cpus=layout[0]))

@@ -1,14 +1,18 @@
 """A real two-node Ray cluster on this machine (tests/cluster/raynodes.py), 1 CPU per node."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.cluster.raynodes import Node, alive_nodes
 
 
 @pytest.fixture(scope="module")
-def two_nodes(tmp_path_factory):
+def two_nodes():
     """Head + one worker node (1 CPU each). Yields a dict: head, workers (list, may grow), address."""
-    base = tmp_path_factory.mktemp("raynodes")
+    base = Path(tempfile.mkdtemp(prefix="tfr-", dir="/tmp"))  # short: Ray's socket paths must stay under 107 bytes
     nodes = []
     try:
         head = Node(base / "head")
@@ -21,3 +25,4 @@ def two_nodes(tmp_path_factory):
     finally:
         for node in reversed(nodes):
             node.kill()
+        shutil.rmtree(base, ignore_errors=True)

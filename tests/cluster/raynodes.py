@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 
 RAY = str(Path(sys.executable).with_name("ray"))
+START_ATTEMPTS = 3
 
 
 def free_ports(n: int) -> list[int]:
@@ -42,10 +43,13 @@ class Node:
                      f"--dashboard-port={dashboard}"]
         else:
             args += [f"--address={head_address}"]
-        r = subprocess.run(args, capture_output=True, text=True, timeout=300, env=ray_env())
-        if r.returncode != 0:
-            self.kill()
-            raise RuntimeError(f"ray start failed: {r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        for attempt in range(START_ATTEMPTS):
+            r = subprocess.run(args, capture_output=True, text=True, timeout=300, env=ray_env())
+            if r.returncode == 0:
+                break
+            self.kill()  # Ray waits a fixed 30 s for its raylet to register: a loaded machine can miss it
+        else:
+            raise RuntimeError(f"ray start failed {START_ATTEMPTS} times: {r.stdout[-2000:]}\n{r.stderr[-2000:]}")
         self.address = (temp_dir / "ray_current_cluster").read_text().strip() if head_address is None \
             else head_address
 

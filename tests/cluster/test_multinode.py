@@ -65,21 +65,27 @@ def test_a_local_store_is_refused_on_a_multi_node_cluster(two_nodes, tmp_path):
     assert "Traceback" not in r.stderr and not (tmp_path / "s").exists()
 
 
-def test_node_killed_mid_run_then_run_again(two_nodes, s3_corpus):
+def test_node_killed_mid_run_then_run_again(two_nodes, s3_corpus, tmp_path):
     address, fs, prefix = two_nodes["address"], s3_corpus["fs"], s3_corpus["prefix"]
     args = ("--dataset", s3_corpus["dataset"], "--config", s3_corpus["config"])
-    first = subprocess.Popen(extract_cmd(address, *args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, env=ray_env())
-    deadline = time.time() + 900
-    while ok_manifests(fs, prefix) < 1 and first.poll() is None and time.time() < deadline:
-        time.sleep(0.5)
-    done_at_kill = ok_manifests(fs, prefix)
-    assert first.poll() is None and 1 <= done_at_kill < len(VIDEOS), "no video finished, or all before the kill"
-    victim = two_nodes["workers"][0]
-    assert victim.kill() > 0  # the worker node dies: its raylet, agents, CPU tasks, actors, objects
-    replacement = Node(two_nodes["base"] / "worker2", address)  # the platform replaces the machine
-    two_nodes["nodes"].append(replacement)
-    out1, _ = first.communicate(timeout=1800)
+    log = open(tmp_path / "first.log", "w")  # a file, not a pipe: nothing blocks the driver while we poll
+    first = subprocess.Popen(extract_cmd(address, *args), stdout=log, stderr=subprocess.STDOUT, env=ray_env())
+    try:
+        deadline = time.time() + 900
+        while ok_manifests(fs, prefix) < 1 and first.poll() is None and time.time() < deadline:
+            time.sleep(0.5)
+        done_at_kill = ok_manifests(fs, prefix)
+        assert first.poll() is None and 1 <= done_at_kill < len(VIDEOS), "no video finished, or all before the kill"
+        victim = two_nodes["workers"][0]
+        assert victim.kill() > 0  # the worker node dies: its raylet, agents, CPU tasks, actors, objects
+        replacement = Node(two_nodes["base"] / "worker2", address)  # the platform replaces the machine
+        two_nodes["nodes"].append(replacement)
+        first.wait(timeout=1800)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        log.close()
+    out1 = (tmp_path / "first.log").read_text()
     assert first.returncode in (0, 1), out1[-3000:]  # videos lost with the node are listed, not a crash
     assert len(alive_nodes(address, 2)) == 2
 
