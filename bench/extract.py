@@ -18,7 +18,8 @@ Prints one table (and the part measured so far after each section):
   5. cluster (issue #11; `--cluster-only` runs just this): storage calls per video on S3 (a moto server),
      against the floor of one call per object a video owns; videos/min of the same run on one `ray start`
      node with 2 CPUs and on two nodes with 1 CPU each (the same 2 cores: this measures what distributing
-     costs, not a speed-up), and the per-stage seconds per video the README's 100k-video estimate uses.
+     costs, not a speed-up), the CPU stage's CPU-seconds per video, and the per-stage seconds and model
+     inputs (CLIP frames, CLAP audio seconds) per video the README's 100k-video estimate uses.
 Throughput runs go without the memory sampler (it costs CPU); time rows with a peak were sampled
 every 0.5 s. Models are random-init (same compute as trained weights). Videos are generated once into
 bench/.cache/extract. Numbers are noisy on a shared 2-core machine: compare ratios from one run.
@@ -28,11 +29,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import re
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -415,9 +420,34 @@ def run_on(address: str, dataset: str, cfg: str, videos=None):
     return s, wall
 
 
-def storage_calls(table: Table, dataset: str, options: dict, model: str, address: str, n: int) -> None:
+class HttpRequests(logging.Handler):
+    """The S3 requests as the (moto) server saw them: werkzeug logs one line per request. Installed on
+    werkzeug's logger it also replaces werkzeug's own stderr handler (one line per request)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.requests: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = re.search(r"(GET|PUT|HEAD|POST|DELETE) (\S+) HTTP/", record.getMessage())  # may be ANSI-coloured
+        if m:
+            self.requests.append((m.group(1), urllib.parse.unquote(m.group(2))))
+
+    @classmethod
+    def install(cls) -> "HttpRequests":
+        handler = cls()
+        logger = logging.getLogger("werkzeug")
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+        return handler
+
+
+def storage_calls(table: Table, dataset: str, options: dict, model: str, address: str, n: int,
+                  http: HttpRequests) -> None:
     from trendflow.storage import split_calls
     log = str(Path(tempfile.mkdtemp()) / "calls.log")
+    first = len(http.requests)
     s, _ = run_on(address, dataset, cluster_config(model, options, "s3://bench/calls-store", log))
     per_video, run_level = split_calls(log, s.done)
     counts = [len(c) for c in per_video.values()]
@@ -426,6 +456,26 @@ def storage_calls(table: Table, dataset: str, options: dict, model: str, address
               f"floor {OBJECTS_PER_VIDEO} (one call per object a video owns): {mean / OBJECTS_PER_VIDEO:.2f}x; "
               f"+ {len(run_level)} per run ({len(run_level) / n:.1f}/video here: listings, summary, table part); "
               f"the driver-side finalize before #11: ~170/video")
+    requests = http.requests[first:]
+    owned = {v: [r for r in requests if re.search(rf"/{re.escape(v)}(?:[/.&]|$)", r[1])] for v in s.done}
+    per = [len(r) for r in owned.values()]
+    kinds = Counter(m for r in owned.values() for m, _ in r)
+    table.add("  the same as S3 HTTP requests (server side)", f"{sum(per) / len(per):.1f} (max {max(per)})",
+              f"per video: {', '.join(f'{k} {v / len(per):.1f}' for k, v in sorted(kinds.items()))} "
+              f"(s3fs lists a new folder with LIST + HEAD + LIST); + {len(requests) - sum(per)} per run")
+
+
+def cpu_stage_cost(short: Path, model: str, n: int = 4) -> tuple[float, float]:
+    """(CPU-seconds, wall seconds) per video of the CPU stage (prepare with audio on: segment, decode,
+    quality, pacing, audio decode, loudness, tempo, its artifacts) in this process. Process time counts
+    every thread's CPU and none of the other sessions' load, so it holds on a shared machine."""
+    cfg = write_config(model, audio=True)
+    paths = sorted((short / "videos").glob("*.mp4"))[:n]
+    _prepare_one(str(paths[0]), cfg)  # imports, first decode: not timed
+    c0, t0 = time.process_time(), time.perf_counter()
+    for p in paths:
+        _prepare_one(str(p), cfg)
+    return (time.process_time() - c0) / len(paths), (time.perf_counter() - t0) / len(paths)
 
 
 def cluster_rows(table: Table, short: Path, model: str) -> None:
@@ -435,14 +485,19 @@ def cluster_rows(table: Table, short: Path, model: str) -> None:
     from tests.cluster.raynodes import Node, alive_nodes
     from tests.s3 import moto_s3
     videos = sorted(p.stem for p in (short / "videos").glob("*.mp4"))
-    print("(5/5 cluster rows: S3 server, ray start nodes...)", flush=True)
+    print("(5/5 cluster rows: CPU stage cost, S3 server, ray start nodes...)", flush=True)
+    cpu_s, wall_s = cpu_stage_cost(short, model)
+    table.add("CPU stage per video, one process (audio on)", f"{cpu_s:.2f} CPU-s",
+              f"{wall_s:.2f} s wall (wall/CPU {wall_s / cpu_s:.1f}: how loaded the machine was); the input of the "
+              f"README's 100k-video estimate")
+    http = HttpRequests.install()
     with moto_s3("bench") as server:
         options = server["storage_options"]
         fs = fsspec.filesystem("s3", **options)
         for v in videos:
             fs.put(str(short / "videos" / f"{v}.mp4"), f"bench/dataset/videos/{v}.mp4")
         dataset = "s3://bench/dataset"
-        rates, stage_s = {}, {}
+        rates, stage_s, inputs = {}, {}, {}
         for label, layout in (("1 node x 2 CPUs", [2]), ("2 nodes x 1 CPU", [1, 1])):
             base = Path(tempfile.mkdtemp(prefix="tfb-", dir="/tmp"))  # Ray's socket paths: < 107 bytes
             nodes = []
@@ -452,7 +507,7 @@ def cluster_rows(table: Table, short: Path, model: str) -> None:
                     nodes.append(Node(base / f"worker{i}", nodes[0].address, cpus=cpus))
                 assert len(alive_nodes(nodes[0].address, len(layout))) == len(layout)
                 if len(layout) == 1:
-                    storage_calls(table, dataset, options, model, nodes[0].address, len(videos))
+                    storage_calls(table, dataset, options, model, nodes[0].address, len(videos), http)
                 warm = f"s3://bench/warm-{len(layout)}"  # actor start and model load, not timed
                 run_on(nodes[0].address, dataset, cluster_config(model, options, warm), videos[:1])
                 s, wall = run_on(nodes[0].address, dataset,
@@ -462,14 +517,18 @@ def cluster_rows(table: Table, short: Path, model: str) -> None:
                     node.kill()
             rates[label] = len(videos) / wall * 60
             stage_s[label] = {k: v / len(videos) for k, v in s.stage_s.items()}
+            inputs[label] = (s.frames_embedded / len(videos), s.audio_seconds / len(videos))
             table.add(f"ours on {label} (S3 store, {model} + clap-tiny)", f"{rates[label]:.1f} videos/min",
                       f"{len(s.nodes)} node(s) ran the CPU stage: {sorted(s.nodes.values())}" +
                       (f"; {rates[label] / rates['1 node x 2 CPUs']:.2f}x the 1-node rate on the same 2 cores"
                        if len(layout) > 1 else ""))
             table.print("  [partial]")
     per_video = stage_s["1 node x 2 CPUs"]
+    frames, audio_s = inputs["1 node x 2 CPUs"]
     table.add("per-stage s/video (1 node, summed over stages)", "",
-              ", ".join(f"{k}={v:.2f}" for k, v in sorted(per_video.items(), key=lambda kv: -kv[1])[:10]))
+              ", ".join(f"{k}={v:.2f}" for k, v in sorted(per_video.items(), key=lambda kv: -kv[1])[:12]))
+    table.add("model inputs per video (1 node)", "", f"{frames:.0f} CLIP frames, {audio_s:.1f} s of audio for CLAP "
+              f"(the GPU work a 100k-video estimate scales)")
 
 
 if __name__ == "__main__":
