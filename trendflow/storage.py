@@ -110,7 +110,9 @@ def resolve_uri(path: str) -> str:
 def open_fs(url: str, storage_options: dict[str, Any] | None = None, call_log: str | None = None):
     """(filesystem, path inside it) for `url`, wrapped in a CountingFileSystem when `call_log` is set."""
     if is_url(url):
-        fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        # No listings cache: other processes and nodes write this store, and s3fs answers cat_file's size
+        # check from a cached listing, so a file written after a listing would read as missing.
+        fs, path = fsspec.core.url_to_fs(url, **{"use_listings_cache": False, **(storage_options or {})})
     else:
         fs, path = AtomicLocalFileSystem(), os.path.abspath(url.removeprefix("file://"))
     return (CountingFileSystem(fs, call_log) if call_log else fs), path

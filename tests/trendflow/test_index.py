@@ -167,6 +167,20 @@ def test_s3_index_round_trip(s3_server, toy_components):
     assert other.lookup(ikey("a")) == k.run_id
 
 
+def test_s3_pointer_written_after_a_listing_is_found(s3_server, toy_components):
+    """Another writer (another process or node: its own s3fs instance) records a video after this driver
+    listed the index: the lookup still finds it (no stale listing answers for the store)."""
+    root = "s3://trendflow/index-late"
+    writer = ArtifactStore(root, {**s3_server["storage_options"], "skip_instance_cache": True})
+    finished_run(writer, "a")
+    ArtifactIndex(writer).record_success(ikey("a"), "run-1")
+    index = ArtifactIndex(ArtifactStore(root, s3_server["storage_options"]))
+    assert index.hits("cfg123", "sp1", DATAPROCESSOR_VERSION) == {("youtube", "a")}
+    finished_run(writer, "b")
+    ArtifactIndex(writer).record_success(ikey("b"), "run-1")
+    assert index.lookup(ikey("b")) == "run-1"
+
+
 def cli(*args):
     return subprocess.run([sys.executable, "-m", "trendflow.cli", *args], capture_output=True, text=True,
                           timeout=120)
