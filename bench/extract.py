@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -515,6 +516,7 @@ def cluster_rows(table: Table, short: Path, model: str) -> None:
             finally:
                 for node in reversed(nodes):
                     node.kill()
+                shutil.rmtree(base, ignore_errors=True)  # the nodes' sessions and logs
             rates[label] = len(videos) / wall * 60
             stage_s[label] = {k: v / len(videos) for k, v in s.stage_s.items()}
             inputs[label] = (s.frames_embedded / len(videos), s.audio_seconds / len(videos))
