@@ -14,7 +14,12 @@ Prints one table (and the part measured so far after each section):
   3. a 10-minute video through `ray.data.read_videos(fps=1)` (decodes every frame) + the same model,
      against our visual-only run;
   4. cost growth: wall time and peak memory (PSS summed over this process and the local Ray cluster)
-     for 30 s, 2 min, 10 min, 20 min videos at 60 fps, visual-only and full.
+     for 30 s, 2 min, 10 min, 20 min videos at 60 fps, visual-only and full;
+  5. cluster (issue #11; `--cluster-only` runs just this): storage calls per video on S3 (a moto server),
+     against the floor of one call per object a video owns; videos/min of the same run on one `ray start`
+     node with 2 CPUs and on two nodes with 1 CPU each (the same 2 cores: this measures what distributing
+     costs, not a speed-up), the CPU stage's CPU-seconds per video, and the per-stage seconds and model
+     inputs (CLIP frames, CLAP audio seconds) per video the README's 100k-video estimate uses.
 Throughput runs go without the memory sampler (it costs CPU); time rows with a peak were sampled
 every 0.5 s. Models are random-init (same compute as trained weights). Videos are generated once into
 bench/.cache/extract. Numbers are noisy on a shared 2-core machine: compare ratios from one run.
@@ -24,11 +29,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import re
+import shutil
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -144,19 +154,16 @@ def _prepare_worker_init():
 
 def _prepare_one(path: str, cfg_path: str) -> tuple[float, int, np.ndarray]:
     """The real CPU stage on one video (visual only) in this process: (seconds, union frames, CLIP frames)."""
-    from ray_pipelines.encoders.clip import image_size
-    from ray_pipelines.pipeline import Configs
-    from ray_pipelines.stages.prepare import prepare_batch, window_samples
-    from trendflow.artifacts import ArtifactStore, RunKey
+    from ray_pipelines.pipeline import Configs, stage_context
+    from ray_pipelines.stages.prepare import prepare_batch
+    from trendflow.artifacts import ArtifactStore, RunKey, now_iso
 
-    cfg = Configs.load(cfg_path, tempfile.mkdtemp(prefix="bench-prep-"))
+    cfg = Configs.load(cfg_path, tempfile.mkdtemp(prefix="bench-prep-")).resolved()
     store = ArtifactStore(cfg.storage.store)
     key = RunKey("youtube", Path(path).stem, "bench-prepare", cfg.config_hash, cfg.sampling_policy_version)
     batch = {**{k: np.array([v]) for k, v in key.__dict__.items()}, "url": np.array([path]),
-             "force": np.array([True])}
-    kwargs = dict(store_root=cfg.storage.store, storage_options={}, extract_json=cfg.extract.model_dump_json(),
-                  sampling_json=cfg.sampling.model_dump_json(), audio_json=cfg.audio.model_dump_json(),
-                  clip_size=image_size(cfg.extract.clip.model_name), window_samples=window_samples(cfg.audio))
+             "force": np.array([True]), "pinned": np.array([True]), "started_at": np.array([now_iso()])}
+    kwargs = stage_context(cfg, store)["prepare"]
     t0 = time.perf_counter()
     frames = [f for out in prepare_batch(batch, **kwargs) for f in out["frames"] if len(f)]
     dt = time.perf_counter() - t0
@@ -268,7 +275,16 @@ def main():
     ap.add_argument("--skip-long", action="store_true", help="skip the 10/20-minute sections")
     ap.add_argument("--no-full-growth", action="store_true",
                     help="growth section visual-only (the audio path's CLAP dominates: ~1-2 windows/s per core)")
+    ap.add_argument("--cluster-only", action="store_true", help="run only section 5 (storage calls, 1 vs 2 nodes)")
+    ap.add_argument("--skip-cluster", action="store_true", help="skip section 5")
+    ap.add_argument("--cluster-model", default="trendflow-clip-tiny",
+                    help="CLIP model of section 5 (CLAP: trendflow-clap-tiny); storage calls do not depend on it")
     args = ap.parse_args()
+    if args.cluster_only:
+        table = Table(f"extract benchmark, cluster rows — {os.cpu_count()} CPU cores, no GPU")
+        cluster_rows(table, short_videos(args.videos), args.cluster_model)
+        table.print()
+        return
 
     import ray
 
@@ -277,10 +293,8 @@ def main():
     from sampling import SamplingPolicy
 
     cores = os.cpu_count() or 1
-    CACHE.mkdir(parents=True, exist_ok=True)
-    short = CACHE / f"short{args.videos}"
-    (short / "videos").mkdir(parents=True, exist_ok=True)
-    paths = [make_video(short / "videos" / f"s{i:02d}.mp4", 15 + 3 * (i % 4), 30, seed=i) for i in range(args.videos)]
+    short = short_videos(args.videos)
+    paths = sorted((short / "videos").glob("*.mp4"))
     durations = {"30s": 30, "2min": 120} if args.skip_long else {"30s": 30, "2min": 120, "10min": 600, "20min": 1200}
     long_sets = {}
     for name, sec in durations.items():
@@ -363,7 +377,160 @@ def main():
                       f"{res.frames_embedded} CLIP frames; worker peak RSS {res.peak_worker_rss_mb / 1024:.2f} GiB")
             table.print("  [partial]")
     ray.shutdown()
+    if not args.skip_cluster:
+        cluster_rows(table, short, args.cluster_model)
     table.print()
+
+
+def short_videos(n: int) -> Path:
+    """The short-video dataset (generated once): n videos of 15-24 s, 30 fps, 320x180, with audio."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    short = CACHE / f"short{n}"
+    (short / "videos").mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        make_video(short / "videos" / f"s{i:02d}.mp4", 15 + 3 * (i % 4), 30, seed=i)
+    return short
+
+
+# ------------------------------------------------------------------ 5. cluster (issue #11)
+OBJECTS_PER_VIDEO = 11 + 2 + 1  # 11 artifacts + manifest + index pointer written, the video read once
+
+
+def cluster_config(model: str, options: dict, store: str, call_log: str | None = None) -> str:
+    import json
+    p = Path(tempfile.mkdtemp()) / "cluster.yaml"
+    p.write_text(f"extract:\n  clip: {{model_name: {model}}}\naudio:\n  clap: {{model_name: trendflow-clap-tiny}}\n"
+                 f"storage:\n  store: {store}\n  storage_options: {json.dumps(options)}\n"
+                 + (f"  call_log: {call_log}\n" if call_log else ""))
+    return str(p)
+
+
+def run_on(address: str, dataset: str, cfg: str, videos=None):
+    """run_extract as a driver of the cluster at `address` (connects, runs, disconnects)."""
+    import ray
+
+    from ray_pipelines.pipeline import ExtractRequest, run_extract
+    try:
+        t0 = time.perf_counter()
+        s = run_extract(ExtractRequest(dataset=dataset, config_path=cfg, videos=videos, address=address,
+                                       progress=False), log=lambda *_: None)
+        wall = time.perf_counter() - t0
+    finally:
+        ray.shutdown()
+    assert not s.failed, s.failed
+    return s, wall
+
+
+class HttpRequests(logging.Handler):
+    """The S3 requests as the (moto) server saw them: werkzeug logs one line per request. Installed on
+    werkzeug's logger it also replaces werkzeug's own stderr handler (one line per request)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.requests: list[tuple[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        m = re.search(r"(GET|PUT|HEAD|POST|DELETE) (\S+) HTTP/", record.getMessage())  # may be ANSI-coloured
+        if m:
+            self.requests.append((m.group(1), urllib.parse.unquote(m.group(2))))
+
+    @classmethod
+    def install(cls) -> "HttpRequests":
+        handler = cls()
+        logger = logging.getLogger("werkzeug")
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        logger.propagate = False
+        return handler
+
+
+def storage_calls(table: Table, dataset: str, options: dict, model: str, address: str, n: int,
+                  http: HttpRequests) -> None:
+    from trendflow.storage import split_calls
+    log = str(Path(tempfile.mkdtemp()) / "calls.log")
+    first = len(http.requests)
+    s, _ = run_on(address, dataset, cluster_config(model, options, "s3://bench/calls-store", log))
+    per_video, run_level = split_calls(log, s.done)
+    counts = [len(c) for c in per_video.values()]
+    mean = sum(counts) / len(counts)
+    table.add("storage calls per video, S3 (moto)", f"{mean:.1f} (max {max(counts)})",
+              f"floor {OBJECTS_PER_VIDEO} (one call per object a video owns): {mean / OBJECTS_PER_VIDEO:.2f}x; "
+              f"+ {len(run_level)} per run ({len(run_level) / n:.1f}/video here: listings, summary, table part); "
+              f"the driver-side finalize before #11: ~170/video")
+    requests = http.requests[first:]
+    owned = {v: [r for r in requests if re.search(rf"/{re.escape(v)}(?:[/.&]|$)", r[1])] for v in s.done}
+    per = [len(r) for r in owned.values()]
+    kinds = Counter(m for r in owned.values() for m, _ in r)
+    table.add("  the same as S3 HTTP requests (server side)", f"{sum(per) / len(per):.1f} (max {max(per)})",
+              f"per video: {', '.join(f'{k} {v / len(per):.1f}' for k, v in sorted(kinds.items()))} "
+              f"(s3fs lists a new folder with LIST + HEAD + LIST); + {len(requests) - sum(per)} per run")
+
+
+def cpu_stage_cost(short: Path, model: str, n: int = 4) -> tuple[float, float]:
+    """(CPU-seconds, wall seconds) per video of the CPU stage (prepare with audio on: segment, decode,
+    quality, pacing, audio decode, loudness, tempo, its artifacts) in this process. Process time counts
+    every thread's CPU and none of the other sessions' load, so it holds on a shared machine."""
+    cfg = write_config(model, audio=True)
+    paths = sorted((short / "videos").glob("*.mp4"))[:n]
+    _prepare_one(str(paths[0]), cfg)  # imports, first decode: not timed
+    c0, t0 = time.process_time(), time.perf_counter()
+    for p in paths:
+        _prepare_one(str(p), cfg)
+    return (time.process_time() - c0) / len(paths), (time.perf_counter() - t0) / len(paths)
+
+
+def cluster_rows(table: Table, short: Path, model: str) -> None:
+    """Section 5: storage calls on S3, then the same extraction on 1 node x 2 CPUs and 2 nodes x 1 CPU."""
+    import fsspec
+
+    from tests.cluster.raynodes import Node, alive_nodes
+    from tests.s3 import moto_s3
+    videos = sorted(p.stem for p in (short / "videos").glob("*.mp4"))
+    print("(5/5 cluster rows: CPU stage cost, S3 server, ray start nodes...)", flush=True)
+    cpu_s, wall_s = cpu_stage_cost(short, model)
+    table.add("CPU stage per video, one process (audio on)", f"{cpu_s:.2f} CPU-s",
+              f"{wall_s:.2f} s wall (wall/CPU {wall_s / cpu_s:.1f}: how loaded the machine was); the input of the "
+              f"README's 100k-video estimate")
+    http = HttpRequests.install()
+    with moto_s3("bench") as server:
+        options = server["storage_options"]
+        fs = fsspec.filesystem("s3", **options)
+        for v in videos:
+            fs.put(str(short / "videos" / f"{v}.mp4"), f"bench/dataset/videos/{v}.mp4")
+        dataset = "s3://bench/dataset"
+        rates, stage_s, inputs = {}, {}, {}
+        for label, layout in (("1 node x 2 CPUs", [2]), ("2 nodes x 1 CPU", [1, 1])):
+            base = Path(tempfile.mkdtemp(prefix="tfb-", dir="/tmp"))  # Ray's socket paths: < 107 bytes
+            nodes = []
+            try:
+                nodes.append(Node(base / "head", cpus=layout[0]))
+                for i, cpus in enumerate(layout[1:]):
+                    nodes.append(Node(base / f"worker{i}", nodes[0].address, cpus=cpus))
+                assert len(alive_nodes(nodes[0].address, len(layout))) == len(layout)
+                if len(layout) == 1:
+                    storage_calls(table, dataset, options, model, nodes[0].address, len(videos), http)
+                warm = f"s3://bench/warm-{len(layout)}"  # actor start and model load, not timed
+                run_on(nodes[0].address, dataset, cluster_config(model, options, warm), videos[:1])
+                s, wall = run_on(nodes[0].address, dataset,
+                                 cluster_config(model, options, f"s3://bench/store-{len(layout)}"))
+            finally:
+                for node in reversed(nodes):
+                    node.kill()
+                shutil.rmtree(base, ignore_errors=True)  # the nodes' sessions and logs
+            rates[label] = len(videos) / wall * 60
+            stage_s[label] = {k: v / len(videos) for k, v in s.stage_s.items()}
+            inputs[label] = (s.frames_embedded / len(videos), s.audio_seconds / len(videos))
+            table.add(f"ours on {label} (S3 store, {model} + clap-tiny)", f"{rates[label]:.1f} videos/min",
+                      f"{len(s.nodes)} node(s) ran the CPU stage: {sorted(s.nodes.values())}" +
+                      (f"; {rates[label] / rates['1 node x 2 CPUs']:.2f}x the 1-node rate on the same 2 cores"
+                       if len(layout) > 1 else ""))
+            table.print("  [partial]")
+    per_video = stage_s["1 node x 2 CPUs"]
+    frames, audio_s = inputs["1 node x 2 CPUs"]
+    table.add("per-stage s/video (1 node, summed over stages)", "",
+              ", ".join(f"{k}={v:.2f}" for k, v in sorted(per_video.items(), key=lambda kv: -kv[1])[:12]))
+    table.add("model inputs per video (1 node)", "", f"{frames:.0f} CLIP frames, {audio_s:.1f} s of audio for CLAP "
+              f"(the GPU work a 100k-video estimate scales)")
 
 
 if __name__ == "__main__":

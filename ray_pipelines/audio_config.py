@@ -29,7 +29,9 @@ class ClapConfig(Section):
                           "random weights, labelled 'random-init' in meta.")
     allow_download: bool = Field(False, description="Allow fetching a named checkpoint from the model hub.")
     batch_size: int = Field(8, ge=1, description="Windows per forward pass.")
-    gpus_per_actor: float = Field(1.0, gt=0, le=8, description="GPU share per CLAP actor when GPUs exist.")
+    gpus_per_actor: float | None = Field(
+        None, gt=0, le=8, description="GPU share per CLAP actor on GPU pools. Default 0.5: a CLIP and a CLAP "
+                                      "actor share each GPU, so both pools overlap instead of CLAP waiting.")
 
 
 class LoudnessConfig(Section):

@@ -4,13 +4,14 @@ Every video becomes one `status` row (what the CPU stage wrote, its shots, its e
 `visual` rows (chunks of frames for CLIP) and `audio` rows (chunks of windows for CLAP). All rows
 share one set of columns, empty where a kind has nothing, so every stage sees a fixed schema.
 The status row comes last and its `n_chunks` counts all rows of the video (chunk rows say 0): the
-driver knows when a video is complete.
+finalize stage knows when a video is complete. A row an embed stage could not encode keeps its
+place with `error` set ("core_clip: ValueError: ..."); the video fails with that reason.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from trendflow.artifacts import RunKey
 
 KEY_COLUMNS = ("platform_id", "video_id", "run_id", "config_hash", "sampling_policy_version")
+ERROR_COLUMN = "error"  # "" on a healthy row
 ARRAY_COLUMNS = ("frames", "frame_indices", "frame_times", "frame_shot", "windows", "window_start_sec", "window_end_sec",
                  "shot_start_sec", "shot_end_sec")
 
@@ -46,6 +48,11 @@ class VideoStatus:
     timings: dict[str, float]
     source: dict[str, Any]  # duration, fps, size... of the source video
     rss_mb: float
+    entries: dict[str, dict] = field(default_factory=dict)  # manifest entries of what the CPU stage wrote/reused
+    scalars: dict[str, float] = field(default_factory=dict)  # fusion_aggregates inputs it already has (NaN: not)
+    complete: bool = False  # the run folder already holds a finished ok run: only the index pointer is missing
+    adopted: bool = False  # the run folder is an unfinished run (a crash) of the same video and config
+    node: str = ""  # Ray node id that ran the CPU stage
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, default=float)
@@ -80,3 +87,18 @@ def to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
 
 def key_of(row: dict) -> RunKey:
     return RunKey(*(str(row[c]) for c in KEY_COLUMNS))
+
+
+def batch_rows(batch: dict) -> list[dict]:
+    """A column batch back into per-row dicts (numpy values)."""
+    n = len(next(iter(batch.values()))) if batch else 0
+    return [{k: batch[k][i] for k in batch} for i in range(n)]
+
+
+def node_id() -> str:
+    """The Ray node this process runs on ("" outside Ray)."""
+    try:
+        import ray
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+    except Exception:
+        return ""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from trendflow.ids import UnsafeIdError, validate_platform_id, validate_video_id
-from trendflow.storage import Storage
+from trendflow.storage import Storage, is_url, open_fs
 
 VIDEO_EXTENSIONS = (".mp4", ".webm", ".mkv", ".mov")
 
@@ -29,11 +29,18 @@ class Rejected:
 
 
 def list_videos(dataset_root: str, storage_options: dict | None = None, only: set[str] | None = None,
-                default_platform: str = "youtube") -> tuple[list[VideoItem], list[Rejected]]:
-    """Videos under <root>/videos/, ids validated; platform_id from metadata/<id>.json when present."""
-    storage = Storage(dataset_root, storage_options)
+                default_platform: str = "youtube", call_log: str | None = None) -> tuple[list[VideoItem], list[Rejected]]:
+    """Videos under <root>/videos/, ids validated; platform_id from metadata/<id>.json when present.
+    A dataset that does not exist, or holds no video file, raises FileNotFoundError saying which."""
+    storage = Storage(dataset_root, storage_options, call_log)
+    names = list(storage.listdir("videos"))
+    if not any(os.path.splitext(n)[1].lower() in VIDEO_EXTENSIONS for n in names):
+        if not names and not storage.exists(""):
+            raise FileNotFoundError(f"dataset {storage.url()}: no such folder")
+        raise FileNotFoundError(f"dataset {storage.url()} holds no video: no {'/'.join(VIDEO_EXTENSIONS)} file "
+                                f"under {storage.url('videos')}/")
     items, rejected, seen = [], [], set()
-    for name in storage.listdir("videos"):
+    for name in names:
         stem, ext = os.path.splitext(name)
         if ext.lower() not in VIDEO_EXTENSIONS:
             continue
@@ -69,13 +76,12 @@ def _platform_of(storage: Storage, video_id: str, default: str) -> str:
 
 
 @contextlib.contextmanager
-def local_file(url: str, storage_options: dict | None = None) -> Iterator[str]:
-    """A local path for `url`: itself when local, else a temporary download removed afterwards."""
-    if "://" not in url or url.startswith("file://"):
+def local_file(url: str, storage_options: dict | None = None, call_log: str | None = None) -> Iterator[str]:
+    """A local path for `url`: itself when local, else a temporary download (one GET) removed afterwards."""
+    if not is_url(url):
         yield url.removeprefix("file://")
         return
-    import fsspec
-    fs, path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+    fs, path = open_fs(url, storage_options, call_log)
     suffix = os.path.splitext(path)[1]
     with tempfile.NamedTemporaryFile(suffix=suffix, prefix="trendflow-") as tmp:
         fs.get_file(path, tmp.name)

@@ -25,8 +25,8 @@ $TF validate-dataset "$OUT/dataset" || echo "(problems above are the corpus's pl
 step "3/6 temporal features and multi-horizon targets"
 $TF temporal --dataset "$OUT/dataset" --out "$OUT/temporal.parquet"
 
-step "4/6 Ray extraction (cuts, CLIP, quality, pacing, audio, CLAP, loudness, tempo)"
-$TF extract --dataset "$OUT/dataset" --store "$STORE" --config configs/demo.yaml --quiet
+step "4/6 Ray extraction (cuts, CLIP, quality, pacing, audio, CLAP, loudness, tempo): one line per finished video"
+$TF extract --dataset "$OUT/dataset" --store "$STORE" --config configs/demo.yaml
 # The first video id, without a pipe into head: under pipefail, ls would die of SIGPIPE (exit 141).
 videos=("$OUT"/dataset/videos/*); first=$(basename "${videos[0]}"); first=${first%.*}
 $TF inspect --store "$STORE" --video "$first" --component core_clip
@@ -45,7 +45,7 @@ echo "demo finished in $(( $(date +%s) - start ))s. Outputs:"
 echo "  dataset         $OUT/dataset"
 echo "  temporal table  $OUT/temporal.parquet"
 echo "  artifacts       $STORE  (trendflow inspect --store $STORE --video $first --component core_clip)"
-echo "  aggregates      $STORE/_tables/aggregates.parquet"
+echo "  aggregates      $STORE/_tables/aggregates/<run_id>/*.parquet (trendflow.tables.read_aggregates)"
 echo "  training data   $OUT/train_data"
 echo "  models          $OUT/models/<model>/ (model card, checkpoints, metrics.json)"
 echo "  report          $OUT/models/report/report.md (+ PNG plots)"

@@ -26,19 +26,7 @@ def ray_cluster():
 @pytest.fixture(scope="session")
 def s3_server():
     """A real S3-compatible HTTP server (moto's standalone server) on loopback, with one bucket."""
-    import socket
+    from tests.s3 import moto_s3
 
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
-    boto3.client("s3", endpoint_url=endpoint, **creds).create_bucket(Bucket="trendflow")
-    yield {"endpoint_url": endpoint,
-           "storage_options": {"endpoint_url": endpoint, "key": "testing", "secret": "testing"}}
-    server.stop()
+    with moto_s3("trendflow") as server:
+        yield server

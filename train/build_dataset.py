@@ -130,13 +130,8 @@ def latest_ok_run(store, platform_id: str, video_id: str, config_hash: str | Non
 
 
 def load_aggregates_table(store) -> pa.Table | None:
-    import io
-
-    import pyarrow.parquet as pq
-    for rel in AGGREGATE_TABLES:
-        if store.storage.exists(rel):
-            return pq.read_table(io.BytesIO(store.storage.read_bytes(rel)))
-    return None
+    from trendflow.tables import read_aggregates
+    return read_aggregates(store)  # per-run part files (and a legacy single file), latest run per video wins
 
 
 def _aggregates_from_artifact(store, key) -> dict[str, float] | None:

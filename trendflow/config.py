@@ -45,15 +45,34 @@ class StorageConfig(Section):
     store: str = Field("result_store", description="Result store root: a local path or s3://bucket/prefix.")
     storage_options: dict[str, Any] = Field(
         default_factory=dict,
-        description="fsspec options for the store, e.g. {endpoint_url: http://127.0.0.1:9000} for MinIO.")
+        description="fsspec options for the store and the dataset, e.g. {endpoint_url: http://127.0.0.1:9000} "
+                    "for MinIO.")
+    local_is_shared: bool = Field(
+        False, description="Local store/dataset paths are one shared filesystem (NFS...) mounted at the same "
+                           "path on every node. Without it, extraction on a cluster of several nodes refuses "
+                           "local paths (workers on other nodes would write where nobody reads).")
+    call_log: str | None = Field(
+        None, description="Append one line per storage call (process, fsspec method, path) to this local file, "
+                          "on every node: how benchmarks and tests count storage calls. Off by default.")
     index_path: str | None = Field(
-        None, description="SQLite artifact index file. Default: <store>/index.sqlite for local stores, "
-                          "~/.cache/trendflow/index-<hash>.sqlite for object stores.")
+        None, description="Removed: the artifact index now lives in the store itself (<store>/_index/). "
+                          "Must be left unset.")
+
+    @model_validator(mode="after")
+    def _no_index_path(self):
+        if self.index_path is not None:
+            raise ValueError("storage.index_path is no longer used: the artifact index lives in the store "
+                             "(<store>/_index/); remove the field (run `trendflow index rebuild` once for a store "
+                             "written by an older version)")
+        return self
 
 
 class IndexConfig(Section):
-    capacity: int = Field(10_000, ge=1, description="Unique videos kept; least recently used are evicted "
-                                                    "with their artifacts.")
+    capacity: int | None = Field(
+        None, ge=1, description="None (default): no eviction, nothing is ever deleted (batch corpus stores). "
+                                "A number turns LRU eviction on (the Serve cache store uses 10000): beyond that many "
+                                "index entries (one per video and config key), the least recently used entry's "
+                                "pointer and then the one run folder it points to are deleted.")
 
 
 class RetentionConfig(Section):

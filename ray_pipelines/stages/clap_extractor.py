@@ -8,7 +8,7 @@ Three steps, in three places of the pipeline:
    rows one at a time (bounded memory for long tracks).
 2. `ClapEmbed` (the actor, one model load per actor, GPU when it was given one): reads the
    `windows` column (k, n_samples), writes `window_embeddings` (k, D_a) and drops the raw windows.
-3. driver side, once all of a video's rows are back: `collect(rows)` reorders them and
+3. finalize stage, once all of a video's rows are in: `collect(rows)` reorders them and
    `build_artifact(...)` pools windows into A_shot, each window weighted by its overlap (seconds)
    with the shot. Shots with no audio under them are NaN rows with A_shot_present=False.
 """
@@ -20,13 +20,13 @@ from typing import Iterator
 import numpy as np
 
 from ray_pipelines.audio_config import AudioConfig
-from ray_pipelines.rows import ragged_column
 from ray_pipelines.shot_pooling import assign_to_shots, pool_per_shot
 from ray_pipelines.stages.audio_extract import AudioTrack
+from ray_pipelines.stages.embed import EmbedStage
 from trendflow.config import ConfigError
 
-READS = ("windows",)
-WRITES = ("window_embeddings", "clap_s", "clap_model_name", "clap_model_version", "clap_weights")
+COMPONENTS = ("clap_extractor",)  # the artifact made from this stage's outputs
+WRITES = ("window_embeddings", "clap_s", "clap_model_name", "clap_model_version", "clap_weights", "error")
 POOLING = "mean of window embeddings weighted by overlap seconds with the shot (not re-normalised)"
 
 
@@ -108,34 +108,45 @@ def check_config(cfg: AudioConfig) -> None:
         raise ConfigError(f"audio.sample_rate={cfg.sample_rate} but {cfg.clap.model_name} takes {expected} Hz audio")
 
 
-class ClapEmbed:
-    """Ray Data callable class: chunk rows with `windows` → the same rows with `window_embeddings`."""
+class ClapEmbed(EmbedStage):
+    """Ray Data callable class: chunk rows with `windows` → the same rows with `window_embeddings`
+    (raw audio dropped). `ClapEmbed(cfg_json)` loads the model once per actor;
+    `ClapEmbed.with_encoder(cfg, encoder)` wraps an encoder the caller already has (the online path)."""
+
+    name = "ClapEmbed"
+    component = "clap_extractor"
+    input_column = "windows"
+    timing_column = "clap_s"
+    writes = WRITES
 
     def __init__(self, cfg_json: str):
         from ray_pipelines.encoders import actor_device
         from ray_pipelines.encoders.clap import load_clap
 
-        self.cfg = AudioConfig.model_validate_json(cfg_json)
-        check_config(self.cfg)
-        self.encoder = load_clap(self.cfg.clap, actor_device())
+        cfg = AudioConfig.model_validate_json(cfg_json)
+        check_config(cfg)
+        self.cfg, self.encoder = cfg, load_clap(cfg.clap, actor_device())
 
-    def __call__(self, batch: dict) -> dict:
-        import time
+    @classmethod
+    def with_encoder(cls, cfg: AudioConfig, encoder) -> "ClapEmbed":
+        """encoder: anything with embed(windows, batch_size) -> (k, D), embed_dim, model_version, weights."""
+        stage = cls.__new__(cls)
+        stage.cfg, stage.encoder = cfg, encoder
+        return stage
 
-        embs, secs = [], []
-        for w in batch["windows"]:  # each (k, n_samples); k=0 on rows of other kinds
-            t0 = time.perf_counter()
-            embs.append(self.encoder.embed(np.asarray(w, np.float32), self.cfg.clap.batch_size))  # (k, D)
-            secs.append(time.perf_counter() - t0)
-        out = {k: v for k, v in batch.items() if k != "windows"}  # raw audio is dropped: never shipped back
-        n = len(embs)
-        out["window_embeddings"] = ragged_column(embs)
+    def encode(self, windows: np.ndarray) -> dict[str, np.ndarray]:
+        """(k, n_samples) float32 windows → (k, D) embeddings."""
+        if windows.ndim != 2:
+            raise ValueError(f"windows of shape {windows.shape}, expected (k, n_samples)")
+        return {"window_embeddings": self.encoder.embed(windows.astype(np.float32), self.cfg.clap.batch_size)}
+
+    def empty(self) -> dict[str, np.ndarray]:
+        return {"window_embeddings": np.zeros((0, self.encoder.embed_dim), np.float32)}
+
+    def model_columns(self) -> dict:
         # clap_* names: the CLIP pool adds its own model columns to the same rows
-        out["clap_s"] = np.array(secs)
-        out["clap_model_name"] = np.array([self.cfg.clap.model_name] * n)
-        out["clap_model_version"] = np.array([self.encoder.model_version] * n)
-        out["clap_weights"] = np.array([self.encoder.weights] * n)
-        return out
+        return {"clap_model_name": self.cfg.clap.model_name, "clap_model_version": self.encoder.model_version,
+                "clap_weights": self.encoder.weights}
 
 
 def build_artifact(window_start_sec: np.ndarray, window_end_sec: np.ndarray, window_embeddings: np.ndarray,

@@ -1,7 +1,16 @@
-"""fusion_aggregates: the per-video scalars the tabular models use (SPEC §8), read from the
-video's artifacts. Anything whose source is missing or empty is NaN with present=False."""
+"""fusion_aggregates: the per-video scalars the tabular models use (SPEC §8), from the arrays of
+the video's other artifacts. Anything whose source is missing or empty is NaN with present=False.
+
+Each scalar comes from exactly one source artifact, so the work splits where the data already is:
+the CPU stage computes `scalars_from(...)` of the artifacts it wrote (quality, pacing, loudness,
+tempo) and sends that small dict on its status row; the finalize stage computes the rest from the
+embeddings it pools (diversity, scene, CLAP coverage) and `merge`s them: no artifact is read
+back. `compute(store, key)` is the same from the stored artifacts (for tools and tests).
+"""
 
 from __future__ import annotations
+
+from typing import Mapping
 
 import numpy as np
 
@@ -81,13 +90,34 @@ def visual_scalars(q: dict | None, pacing: dict | None, clip: dict | None, scene
     return {k: out.get(k, NAN) for k in VISUAL_NAMES}
 
 
-def compute(store: ArtifactStore, key: RunKey) -> dict[str, np.ndarray]:
+SOURCES = ("shot_quality", "video_pacing", "core_clip", "scene_classification", "loudness", "tempo",
+           "clap_extractor")  # the artifacts fusion_aggregates reads
+
+
+def scalars_from(arrays: Mapping[str, Mapping[str, np.ndarray] | None]) -> dict[str, float]:
+    """Every scalar name; computed from the `arrays` given (component -> arrays of an ok artifact),
+    NaN for the sources not given."""
     from ray_pipelines.stages.audio_aggregates import audio_scalars
 
-    scalars = visual_scalars(_read(store, key, "shot_quality"), _read(store, key, "video_pacing"),
-                             _read(store, key, "core_clip"), _read(store, key, "scene_classification"))
-    scalars.update(audio_scalars(_read(store, key, "loudness"), _read(store, key, "tempo"),
-                                 _read(store, key, "clap_extractor")))
+    out = visual_scalars(arrays.get("shot_quality"), arrays.get("video_pacing"), arrays.get("core_clip"),
+                         arrays.get("scene_classification"))
+    out.update(audio_scalars(arrays.get("loudness"), arrays.get("tempo"), arrays.get("clap_extractor")))
+    return out
+
+
+def merge(*partials: Mapping[str, float]) -> dict[str, float]:
+    """Partial scalar dicts (NaN where a part did not have the source) → one: the finite value wins."""
+    names = list(partials[0])
+    return {n: next((float(p[n]) for p in partials if n in p and np.isfinite(p[n])), NAN) for n in names}
+
+
+def to_arrays(scalars: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """The artifact's arrays: names, float32 values (NaN where absent) and present masks."""
     values = np.array([scalars[k] for k in scalars], np.float32)
     values[~np.isfinite(values)] = np.nan
     return {"names": np.array(list(scalars), dtype=np.str_), "values": values, "present": np.isfinite(values)}
+
+
+def compute(store: ArtifactStore, key: RunKey) -> dict[str, np.ndarray]:
+    """From the stored artifacts (the pipeline uses scalars_from/merge on arrays it already has)."""
+    return to_arrays(scalars_from({c: _read(store, key, c) for c in SOURCES}))

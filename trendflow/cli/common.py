@@ -28,11 +28,8 @@ def storage_config(args: argparse.Namespace) -> StorageConfig:
 
 
 def open_store(args: argparse.Namespace) -> ArtifactStore:
-    cfg = storage_config(args)
-    return ArtifactStore(cfg.store, cfg.storage_options)
+    return ArtifactStore.from_config(storage_config(args))
 
 
 def open_index(args: argparse.Namespace, store: ArtifactStore) -> ArtifactIndex:
-    cfg = storage_config(args)
-    capacity = load_section(args.config, "index", IndexConfig).capacity
-    return ArtifactIndex(store, cfg.index_path, capacity)
+    return ArtifactIndex(store, load_section(args.config, "index", IndexConfig).capacity)

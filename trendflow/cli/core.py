@@ -23,8 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dir", default="schemas", help="schema folder (default: ./schemas)")
     p.set_defaults(func=cmd_schemas)
 
-    p = sub.add_parser("index", help="artifact index: rebuild it from the manifests, or show its state")
+    p = sub.add_parser(
+        "index", help="artifact index (pointers in <store>/_index/): rebuild it from the manifests, or show it",
+        description="rebuild: point every (video, config key) at its latest ok run whose files are all there, "
+                    "remove pointers to runs that are gone; deletes no artifact unless eviction is on "
+                    "(index.capacity set), and then says which runs it deleted. stats: entries per key prefix "
+                    "(config_hash/sampling_policy_version/dataprocessor_version), capacity, and with eviction "
+                    "on the entries that would be deleted first.")
     p.add_argument("action", choices=["rebuild", "stats"])
+    p.add_argument("--next", type=int, default=10, metavar="N",
+                   help="stats with eviction on: list the N entries that would go first (default 10)")
     add_store_args(p)
     p.set_defaults(func=cmd_index)
 
@@ -58,11 +66,24 @@ def cmd_schemas(args) -> int:
 def cmd_index(args) -> int:
     store = open_store(args)
     index = open_index(args, store)
-    if args.action == "rebuild":
-        n = index.rebuild()
-        print(f"index rebuilt from manifests: {n} run(s), {len(index)} video(s) -> {index.path}")
-    else:
-        print(json.dumps({"path": index.path, "videos": len(index), "capacity": index.capacity}, indent=2))
+    if args.action == "stats":
+        print(json.dumps(index.stats(args.next), indent=2))
+        return 0
+    r = index.rebuild()
+    for key, run_id in r.written:
+        print(f"pointed {key.platform_id}/{key.video_id} [{key.prefix}] at run {run_id}")
+    for key in r.removed:
+        print(f"removed pointer {key.platform_id}/{key.video_id} [{key.prefix}]: its run is gone")
+    for run_dir, why in sorted(r.skipped.items()):
+        print(f"not indexed {run_dir}: {why}")
+    for e in r.evicted:
+        print(f"evicted {e.key.platform_id}/{e.key.video_id} [{e.key.prefix}]: deleted "
+              f"{e.deleted or 'only the pointer (unreadable)'}")
+    deleted = f"{len(r.evicted)} run(s) evicted (capacity {index.capacity})" if index.eviction else \
+        "nothing deleted (eviction off)"
+    print(f"index rebuilt from {r.manifests} manifest(s): {len(r.written)} pointer(s) written, {r.unchanged} "
+          f"unchanged, {len(r.removed)} stale removed, {len(r.skipped)} run(s) not indexable; {deleted}; "
+          f"{len(index)} entr(ies) in {store.storage.url('_index')}")
     return 0
 
 
