@@ -216,7 +216,11 @@ def test_killed_run_resumes_without_losing_finished_videos(ray_cluster, good_dat
     again = extract(root, store_dir, config)
     cached = set(again.cached)
     assert {p.parts[-3] for p in finished} <= cached
-    assert again.failed == {} and sorted(cached | set(again.done)) == ["vidA", "vidB", "vidC"]
+    # A video killed between its manifest and its index pointer is not a cache hit: the next run finds all
+    # of its components valid and reuses them ("resumed"), writing the pointer.
+    assert again.failed == {} and sorted(cached | set(again.done) | set(again.resumed)) == ["vidA", "vidB", "vidC"]
+    third = extract(root, store_dir, config)  # every video is now in the index
+    assert sorted(third.cached) == ["vidA", "vidB", "vidC"] and not third.done and not third.resumed
     store = ArtifactStore(str(store_dir))
     for vid in ("vidA", "vidB", "vidC"):
         folders = store.list_video("youtube", vid)
