@@ -1,0 +1,149 @@
+"""What a finished sweep leaves in OUT: best.yaml, trials.csv, trials.md and trials.png.
+
+- best.yaml: the best trial's `train` section, ready for `trendflow train --config OUT/best.yaml`.
+- trials.csv / trials.md: one row per trial, sorted by the metric (its best epoch), with the trial's
+  parameters, epochs trained, why it ended, its time, and the other validation metrics at that epoch.
+- trials.png: the metric of every trial against the trial's training time (the default config dashed).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from typing import Any
+
+import yaml
+
+from train.config import TrainConfig
+from tune.config import TuneConfig
+from tune.space import default_point, trial_train_config
+from tune.trial import EPOCHS
+
+VAL_METRICS = ("val_head_loss", "val_loss", "val_mae", "val_spearman_views_14")
+
+
+def trial_rows(grid, cfg: TuneConfig, base: TrainConfig, model_name: str) -> list[dict[str, Any]]:
+    """One row per trial, best first (trials without a finite metric last)."""
+    default = default_point(cfg.space, base, model_name) if cfg.include_default else None
+    rows = []
+    for result in grid:
+        history = result.metrics_dataframe
+        config = dict(result.config or {})
+        row: dict[str, Any] = {"trial_id": (result.metrics or {}).get("trial_id", os.path.basename(result.path)),
+                               "default": config == default}
+        if history is None or history.empty or cfg.metric not in history:
+            rows.append({**row, "ended": f"error: {result.error}" if result.error else "no result",
+                         EPOCHS: 0, cfg.metric: math.nan, **config})
+            continue
+        scores = history[cfg.metric]
+        at = scores.idxmin() if cfg.mode == "min" else scores.idxmax()
+        best = history.loc[at]
+        epochs = int(history[EPOCHS].max())
+        row.update({cfg.metric: float(best[cfg.metric]), "best_epoch": int(best[EPOCHS]), EPOCHS: epochs,
+                    "ended": _ended(result, epochs, history, cfg, base),
+                    "time_s": round(float(history["time_total_s"].max()), 1)})
+        row.update({m: float(best[m]) for m in VAL_METRICS if m in history and m != cfg.metric})
+        row["checkpoint_path"] = best.get("checkpoint_path")
+        rows.append({**row, **config})
+    sign = 1 if cfg.mode == "min" else -1
+    return sorted(rows, key=lambda r: (not math.isfinite(r[cfg.metric]), sign * _finite(r[cfg.metric])))
+
+
+def _finite(v: float) -> float:
+    return v if math.isfinite(v) else 0.0
+
+
+def _ended(result, epochs: int, history, cfg: TuneConfig, base: TrainConfig) -> str:
+    """Why a trial stopped: the epoch budget, Lightning's early stopping (patience on val_loss), or ASHA."""
+    if result.error:
+        return f"error: {type(result.error).__name__}"
+    if epochs >= cfg.max_epochs:
+        return "budget"
+    best_val_epoch = int(history.loc[history["val_loss"].idxmin(), EPOCHS])
+    return "patience" if epochs - best_val_epoch >= base.early_stopping_patience else "asha"
+
+
+def best_train_config(row: dict[str, Any], cfg: TuneConfig, base: TrainConfig) -> TrainConfig:
+    params = {k: row[k] for k in cfg.space.dimensions()}
+    return trial_train_config(base, params, max_epochs=cfg.max_epochs)
+
+
+def write_best_yaml(path: str, train_cfg: TrainConfig, row: dict[str, Any], cfg: TuneConfig, model_name: str,
+                    train_dir: str) -> None:
+    body = yaml.safe_dump({"train": train_cfg.model_dump(mode="json", exclude_defaults=True)}, sort_keys=False)
+    header = (f"# Best trial {row['trial_id']} of a {model_name} sweep on {train_dir}: "
+              f"{cfg.metric} {row[cfg.metric]:.4f} at epoch {row.get('best_epoch')}.\n"
+              f"# used by: trendflow train --model {model_name} --data {train_dir} --out MODEL_DIR "
+              f"--config {path}\n")
+    with open(path, "w") as f:
+        f.write(header + body)
+
+
+def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, train_dir: str,
+                  out_dir: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """Write every output file; returns ({kind: path}, the best row)."""
+    rows = trial_rows(grid, cfg, base, model_name)
+    if not rows or not math.isfinite(rows[0][cfg.metric]):
+        raise RuntimeError(f"no trial reported {cfg.metric}; see the trial logs under {grid.experiment_path}")
+    files = {"best": os.path.join(out_dir, "best.yaml"), "csv": os.path.join(out_dir, "trials.csv"),
+             "markdown": os.path.join(out_dir, "trials.md"), "plot": os.path.join(out_dir, "trials.png")}
+    write_best_yaml(files["best"], best_train_config(rows[0], cfg, base), rows[0], cfg, model_name, train_dir)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(files["csv"], "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(files["markdown"], "w") as f:
+        f.write(markdown_table(rows, cfg) + "\n")
+    plot_trials(grid, rows, cfg, files["plot"])
+    return files, rows[0]
+
+
+def markdown_table(rows: list[dict[str, Any]], cfg: TuneConfig) -> str:
+    params = list(cfg.space.dimensions())
+    others = [m for m in VAL_METRICS if m != cfg.metric and any(m in r for r in rows)]
+    head = ["rank", "trial", cfg.metric, *others, "epochs", "ended", "time (s)", *params]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rank, r in enumerate(rows, 1):
+        trial = r["trial_id"] + (" (default)" if r.get("default") else "")
+        cells = [str(rank), trial, *(_fmt(r.get(m)) for m in (cfg.metric, *others)), str(r.get(EPOCHS, "")),
+                 str(r.get("ended", "")), _fmt(r.get("time_s")), *(_fmt(r.get(p)) for p in params)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+def plot_trials(grid, rows: list[dict[str, Any]], cfg: TuneConfig, path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    by_id = {r["trial_id"]: r for r in rows}
+    best_id = rows[0]["trial_id"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for result in grid:
+        h = result.metrics_dataframe
+        if h is None or h.empty or cfg.metric not in h:
+            continue
+        tid = h["trial_id"].iloc[-1]
+        row = by_id.get(tid, {})
+        style = {"lw": 2.5, "color": "C3", "zorder": 3} if tid == best_id else {"lw": 1, "alpha": 0.6}
+        if row.get("default"):
+            style.update(ls="--")
+        label = "best" if tid == best_id else ("default config" if row.get("default") else None)
+        ax.plot(h["time_total_s"], h[cfg.metric], marker=".", label=label, **style)
+    ax.set_xlabel("trial training time (s)")
+    ax.set_ylabel(cfg.metric)
+    ax.set_title(f"{len(rows)} trials, ASHA (grace {cfg.grace_period}, factor {cfg.reduction_factor}, "
+                 f"≤ {cfg.max_epochs} epochs)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
