@@ -27,6 +27,9 @@ class SweepProgress(Callback):
         self.started = time.time()
         self.last_line = 0.0
 
+    def setup(self, **info):
+        self.started = time.time()  # this driver's clock (also after a resume)
+
     def on_trial_result(self, iteration, trials, trial, result: dict[str, Any], **info):
         if time.time() - self.last_line >= self.every_s:
             self._line(trials, latest=(result.get(self.metric), trial.trial_id))

@@ -1,0 +1,28 @@
+"""Fixtures for the sweep tests: the small synthetic training set and a tiny sweep config."""
+
+import pytest
+import yaml
+
+from train.synthetic_data import write_synthetic_training_data
+
+TINY_MODEL = {"d_model": 16, "hidden": 32}  # keyword overrides for v1/v2: fast on 2 CPU cores
+
+
+@pytest.fixture(scope="session")
+def train_dir(tmp_path_factory):
+    """TRAIN_DIR with 240 synthetic videos (train/val/test by channel), 8-d visual and 4-d audio shots."""
+    d = tmp_path_factory.mktemp("tune_train_data")
+    write_synthetic_training_data(str(d))
+    return str(d)
+
+
+def write_sweep_config(path, tune: dict | None = None, train: dict | None = None) -> str:
+    """A sweep YAML: a tiny v1/v2 base config and a small space (overridable per test)."""
+    base_tune = {"max_epochs": 3, "grace_period": 1, "reduction_factor": 2,
+                 "space": {"lr": {"dist": "loguniform", "low": 1e-3, "high": 1e-2},
+                           "dropout": {"dist": "uniform", "low": 0.0, "high": 0.3}}}
+    base_train = {"model": TINY_MODEL, "cpus_per_worker": 0.9, "wandb_mode": "disabled"}
+    doc = {"tune": {**base_tune, **(tune or {})}, "train": {**base_train, **(train or {})}}
+    with open(path, "w") as f:
+        yaml.safe_dump(doc, f)
+    return str(path)
