@@ -4,11 +4,15 @@
 - trials.csv / trials.md: one row per trial, sorted by the metric (its best epoch), with the trial's
   parameters, epochs trained, why it ended, its time, and the other validation metrics at that epoch.
 - trials.png: the metric of every trial against the trial's training time (the default config dashed).
+- summary.json: trials and epochs, the time from the first trial's start to the last one's end and the
+  trials/hour it gives (across a resume, so including the time the driver was down), this driver's wall
+  time, the best and the default trial's metric (what bench/tune.py and the README report).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 from typing import Any
@@ -80,14 +84,15 @@ def write_best_yaml(path: str, train_cfg: TrainConfig, row: dict[str, Any], cfg:
         f.write(header + body)
 
 
-def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, train_dir: str,
-                  out_dir: str) -> tuple[dict[str, str], dict[str, Any]]:
+def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, train_dir: str, out_dir: str,
+                  wall_s: float, concurrency: int, resumed: bool = False) -> tuple[dict[str, str], dict[str, Any]]:
     """Write every output file; returns ({kind: path}, the best row)."""
     rows = trial_rows(grid, cfg, base, model_name)
     if not rows or not math.isfinite(rows[0][cfg.metric]):
         raise RuntimeError(f"no trial reported {cfg.metric}; see the trial logs under {grid.experiment_path}")
     files = {"best": os.path.join(out_dir, "best.yaml"), "csv": os.path.join(out_dir, "trials.csv"),
-             "markdown": os.path.join(out_dir, "trials.md"), "plot": os.path.join(out_dir, "trials.png")}
+             "markdown": os.path.join(out_dir, "trials.md"), "plot": os.path.join(out_dir, "trials.png"),
+             "summary": os.path.join(out_dir, "summary.json")}
     write_best_yaml(files["best"], best_train_config(rows[0], cfg, base), rows[0], cfg, model_name, train_dir)
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with open(files["csv"], "w", newline="") as f:
@@ -97,7 +102,28 @@ def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, tra
     with open(files["markdown"], "w") as f:
         f.write(markdown_table(rows, cfg) + "\n")
     plot_trials(grid, rows, cfg, files["plot"])
+    default = next((r for r in rows if r.get("default")), None)
+    span = trial_span_s(grid)
+    with open(files["summary"], "w") as f:
+        json.dump({"model": model_name, "metric": cfg.metric, "mode": cfg.mode, "trials": len(rows),
+                   "epochs": sum(int(r.get(EPOCHS, 0)) for r in rows), "concurrency": concurrency,
+                   "driver_wall_s": round(wall_s, 1), "resumed": resumed, "trial_span_s": round(span, 1),
+                   "trials_per_hour": round(len(rows) / span * 3600, 1) if span > 0 else None,
+                   "best": {k: rows[0].get(k) for k in ("trial_id", cfg.metric, "best_epoch", EPOCHS)},
+                   "default": {k: default.get(k) for k in ("trial_id", cfg.metric, "best_epoch", EPOCHS)}
+                   if default else None}, f, indent=2)
     return files, rows[0]
+
+
+def trial_span_s(grid) -> float:
+    """Seconds from the first trial's start to the last trial's last report."""
+    starts, ends = [], []
+    for result in grid:
+        h = result.metrics_dataframe
+        if h is not None and not h.empty and "timestamp" in h:
+            starts.append(float((h["timestamp"] - h["time_total_s"]).min()))
+            ends.append(float(h["timestamp"].max()))
+    return max(ends) - min(starts) if starts else 0.0
 
 
 def markdown_table(rows: list[dict[str, Any]], cfg: TuneConfig) -> str:

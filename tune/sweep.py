@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
@@ -118,9 +119,11 @@ def run_sweep(model: str | None, train_dir: str | None, out_dir: str, samples: i
             f"{concurrency} at a time, ≤ {tune_cfg.max_epochs} epochs each, metric {tune_cfg.metric} "
             f"({tune_cfg.mode}); results in {shown}/{EXPERIMENT}" + (" (resumed)" if resume else ""))
         tuner = _tuner(settings, tune_cfg, base, recipe, concurrency, storage_path, storage_fs, resume, callbacks)
+        fit_started = time.time()
         grid = tuner.fit()
         from tune.results import write_results
-        files, best = write_results(grid, tune_cfg, base, settings.model, settings.train_dir, out_dir)
+        files, best = write_results(grid, tune_cfg, base, settings.model, settings.train_dir, out_dir,
+                                    wall_s=time.time() - fit_started, concurrency=concurrency, resumed=resume)
     finally:
         recipe.cleanup()
         if started_ray:

@@ -5,6 +5,7 @@ import contextlib
 import csv
 import glob
 import io
+import json
 import math
 import os
 import shutil
@@ -79,6 +80,12 @@ def test_trials_are_sorted_by_the_metric_and_the_best_is_first(sweep):
     assert rows[0]["trial_id"] in table[2]
     with open(os.path.join(sweep["out"], "trials.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(os.path.join(sweep["out"], "summary.json")) as f:
+        summary = json.load(f)
+    assert summary["trials"] == 3 and summary["epochs"] == sum(int(r["epochs"]) for r in rows)
+    assert summary["best"]["trial_id"] == rows[0]["trial_id"]
+    assert summary["default"]["trial_id"] == next(r["trial_id"] for r in rows if r["default"] == "True")
+    assert 0 < summary["trial_span_s"] <= summary["driver_wall_s"] + 1 and summary["trials_per_hour"] > 0
 
 
 def test_progress_and_offline_wandb_runs_of_every_trial(sweep):
