@@ -42,7 +42,9 @@ def cmd_tune(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     best, metric = outcome.best, outcome.metric
-    print(f"best trial {best['trial_id']}: {metric} {best[metric]:.4f} (epoch {best.get('best_epoch')})")
+    how = (f"mean of {best['seeds']} seeds" if "seeds" in best else f"epoch {best.get('best_epoch')}")
+    print(f"best trial {best['trial_id']}{' (the default config)' if best.get('default') else ''}: "
+          f"{metric} {best[metric]:.4f} ({how})")
     for kind, path in outcome.files.items():
         print(f"  {kind:8s} {path}")
     return 0

@@ -129,6 +129,15 @@ class TuneConfig(Section):
     grace_period: int = Field(5, ge=1, description="Epochs every trial trains before ASHA may stop it.")
     reduction_factor: int = Field(3, ge=2, description="ASHA keeps the best 1/reduction_factor at each rung.")
 
+    # ---------------------------------------------------------------- re-ranking (tune.rerank)
+    rerank_top: int = Field(3, ge=0, description="After the sweep, the best this-many trials and the default "
+                            "config train again with `rerank_seeds` seeds each (full budget, no ASHA), and "
+                            "the best mean becomes best.yaml: single runs are noisy. 0: best.yaml is the "
+                            "sweep's best single trial.")
+    rerank_seeds: int = Field(3, ge=1, description="Seeds per re-ranked config.")
+    rerank_seed: int = Field(100, description="First seed of the re-ranking runs (then +1, +2, ...); keep it "
+                             "apart from the seeds you evaluate the chosen config with.")
+
     # ---------------------------------------------------------------- resources
     max_concurrent_trials: int | None = Field(
         None, ge=1, description="Trials running at once; default: as many as the cluster's CPUs (GPUs) hold. "

@@ -22,8 +22,9 @@ class SweepProgress(Callback):
     """Stateless apart from its clock: the best result comes from the trials themselves (Tune keeps each
     trial's min/max of every metric, also across a resume), so a restored sweep reports it too."""
 
-    def __init__(self, metric: str, mode: str, max_epochs: int, every_s: float = 20.0):
+    def __init__(self, metric: str, mode: str, max_epochs: int, every_s: float = 20.0, label: str = "tune"):
         self.metric, self.mode, self.max_epochs, self.every_s = metric, mode, max_epochs, every_s
+        self.label = label  # "tune" for the sweep, "rerank" for the re-ranking stage
         self.started = time.time()
         self.last_line = 0.0
 
@@ -44,7 +45,7 @@ class SweepProgress(Callback):
         self._line(trials, f"FAILED {trial.trial_id} (see {trial.path})")
 
     def on_experiment_end(self, trials, **info):
-        self._line(trials, "sweep finished")
+        self._line(trials, "sweep finished" if self.label == "tune" else f"{self.label} finished")
 
     def best(self, trials, latest: tuple[Any, str] | None = None) -> tuple[float, str] | None:
         """The best value of the metric over every trial's results (`latest`: a result Tune has not yet
@@ -65,7 +66,7 @@ class SweepProgress(Callback):
         best = self.best(trials, latest)
         best_text = f"best {self.metric} {best[0]:.4f} ({best[1]})" if best else "best: none yet"
         elapsed = int(time.time() - self.started)
-        line = (f"[tune {elapsed // 60:3d}m{elapsed % 60:02d}s] trials {counts['RUNNING']} running · "
+        line = (f"[{self.label} {elapsed // 60:3d}m{elapsed % 60:02d}s] trials {counts['RUNNING']} running · "
                 f"{counts['TERMINATED']} done ({early} stopped early) · {counts['ERROR']} failed · "
                 f"{counts['PENDING']} pending | {best_text}")
         print(line + (f" | {event}" if event else ""), flush=True)

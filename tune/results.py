@@ -4,6 +4,8 @@
 - trials.csv / trials.md: one row per trial, sorted by the metric (its best epoch), with the trial's
   parameters, epochs trained, why it ended, its time, and the other validation metrics at that epoch.
 - trials.png: the metric of every trial against the trial's training time (the default config dashed).
+- rerank.csv / rerank.md (with `tune.rerank_top`): every re-ranking run, and per candidate the metric's
+  mean ± std over the seeds; the best mean is best.yaml.
 - summary.json: trials and epochs, the time from the first trial's start to the last one's end and the
   trials/hour it gives (across a resume, so including the time the driver was down), this driver's wall
   time, the best and the default trial's metric (what bench/tune.py and the README report).
@@ -21,6 +23,7 @@ import yaml
 
 from train.config import TrainConfig
 from tune.config import TuneConfig
+from tune.rerank import RerankOutcome
 from tune.space import default_point, trial_train_config
 from tune.trial import EPOCHS
 
@@ -76,8 +79,12 @@ def best_train_config(row: dict[str, Any], cfg: TuneConfig, base: TrainConfig) -
 def write_best_yaml(path: str, train_cfg: TrainConfig, row: dict[str, Any], cfg: TuneConfig, model_name: str,
                     train_dir: str) -> None:
     body = yaml.safe_dump({"train": train_cfg.model_dump(mode="json", exclude_defaults=True)}, sort_keys=False)
-    header = (f"# Best trial {row['trial_id']} of a {model_name} sweep on {train_dir}: "
-              f"{cfg.metric} {row[cfg.metric]:.4f} at epoch {row.get('best_epoch')}.\n"
+    if "seeds" in row:  # a re-ranked candidate
+        how = (f"{cfg.metric} {row[cfg.metric]:.4f} ± {row[f'{cfg.metric}_std']:.4f}, mean of {row['seeds']} seeds "
+               f"(re-ranking{', the default config' if row.get('default') else ''})")
+    else:
+        how = f"{cfg.metric} {row[cfg.metric]:.4f} at epoch {row.get('best_epoch')}"
+    header = (f"# Best trial {row['trial_id']} of a {model_name} sweep on {train_dir}: {how}.\n"
               f"# used by: trendflow train --model {model_name} --data {train_dir} --out MODEL_DIR "
               f"--config {path}\n")
     with open(path, "w") as f:
@@ -85,23 +92,27 @@ def write_best_yaml(path: str, train_cfg: TrainConfig, row: dict[str, Any], cfg:
 
 
 def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, train_dir: str, out_dir: str,
-                  wall_s: float, concurrency: int, resumed: bool = False) -> tuple[dict[str, str], dict[str, Any]]:
-    """Write every output file; returns ({kind: path}, the best row)."""
+                  wall_s: float, concurrency: int, resumed: bool = False,
+                  rerank: RerankOutcome | None = None) -> tuple[dict[str, str], dict[str, Any]]:
+    """Write every output file; returns ({kind: path}, the chosen row: the re-ranking's best candidate,
+    or without re-ranking the sweep's best trial)."""
     rows = trial_rows(grid, cfg, base, model_name)
     if not rows or not math.isfinite(rows[0][cfg.metric]):
         raise RuntimeError(f"no trial reported {cfg.metric}; see the trial logs under {grid.experiment_path}")
+    chosen = rerank.rows[0] if rerank and math.isfinite(rerank.rows[0][cfg.metric]) else rows[0]
     files = {"best": os.path.join(out_dir, "best.yaml"), "csv": os.path.join(out_dir, "trials.csv"),
              "markdown": os.path.join(out_dir, "trials.md"), "plot": os.path.join(out_dir, "trials.png"),
              "summary": os.path.join(out_dir, "summary.json")}
-    write_best_yaml(files["best"], best_train_config(rows[0], cfg, base), rows[0], cfg, model_name, train_dir)
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    with open(files["csv"], "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_best_yaml(files["best"], best_train_config(chosen, cfg, base), chosen, cfg, model_name, train_dir)
+    _write_csv(files["csv"], rows)
     with open(files["markdown"], "w") as f:
         f.write(markdown_table(rows, cfg) + "\n")
     plot_trials(grid, rows, cfg, files["plot"])
+    if rerank:
+        files.update(rerank_csv=os.path.join(out_dir, "rerank.csv"), rerank_md=os.path.join(out_dir, "rerank.md"))
+        _write_csv(files["rerank_csv"], rerank.runs)
+        with open(files["rerank_md"], "w") as f:
+            f.write(rerank_table(rerank, cfg) + "\n")
     default = next((r for r in rows if r.get("default")), None)
     span = trial_span_s(grid)
     with open(files["summary"], "w") as f:
@@ -111,8 +122,24 @@ def write_results(grid, cfg: TuneConfig, base: TrainConfig, model_name: str, tra
                    "trials_per_hour": round(len(rows) / span * 3600, 1) if span > 0 else None,
                    "best": {k: rows[0].get(k) for k in ("trial_id", cfg.metric, "best_epoch", EPOCHS)},
                    "default": {k: default.get(k) for k in ("trial_id", cfg.metric, "best_epoch", EPOCHS)}
-                   if default else None}, f, indent=2)
-    return files, rows[0]
+                   if default else None,
+                   "rerank": {"seeds": rerank.seeds, "candidates": [_rerank_summary(r, cfg) for r in rerank.rows]}
+                   if rerank else None,
+                   "chosen": chosen["trial_id"]}, f, indent=2)
+    return files, chosen
+
+
+def _rerank_summary(row: dict[str, Any], cfg: TuneConfig) -> dict[str, Any]:
+    keys = ("trial_id", "default", "seeds", f"{cfg.metric}_mean", f"{cfg.metric}_std")
+    return {k: (None if isinstance(row[k], float) and math.isnan(row[k]) else row[k]) for k in keys}
+
+
+def _write_csv(path: str, rows: list[dict[str, Any]]) -> None:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def trial_span_s(grid) -> float:
@@ -135,6 +162,21 @@ def markdown_table(rows: list[dict[str, Any]], cfg: TuneConfig) -> str:
         trial = r["trial_id"] + (" (default)" if r.get("default") else "")
         cells = [str(rank), trial, *(_fmt(r.get(m)) for m in (cfg.metric, *others)), str(r.get(EPOCHS, "")),
                  str(r.get("ended", "")), _fmt(r.get("time_s")), *(_fmt(r.get(p)) for p in params)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def rerank_table(rerank: RerankOutcome, cfg: TuneConfig) -> str:
+    """Candidates best first: the metric's mean ± std over the seeds, and the value of each seed."""
+    params = list(cfg.space.dimensions())
+    head = ["rank", "sweep trial", f"{cfg.metric} mean ± std", *(f"seed {s}" for s in rerank.seeds), *params]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    index = {c.source: i for i, c in enumerate(rerank.candidates)}
+    for rank, r in enumerate(rerank.rows, 1):
+        per_seed = {run["seed"]: run[cfg.metric] for run in rerank.runs if run["candidate"] == index[r["trial_id"]]}
+        trial = r["trial_id"] + (" (default)" if r["default"] else "")
+        cells = [str(rank), trial, f"{_fmt(r[f'{cfg.metric}_mean'])} ± {_fmt(r[f'{cfg.metric}_std'])}",
+                 *(_fmt(per_seed.get(s)) for s in rerank.seeds), *(_fmt(r.get(p)) for p in params)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -6,8 +6,9 @@
 
 Steps: settings (a new sweep saves them to OUT/sweep.json; --resume reads them back) → a `RayTrainRecipe`
 reads the training data once and checks the base config → the search space, the metric and the resources
-are checked (all before any trial starts) → `Tuner` (or `Tuner.restore`) → OUT/best.yaml, trials.csv,
-trials.md and trials.png (`tune.results`).
+are checked (all before any trial starts) → `Tuner` (or `Tuner.restore`) → the re-ranking of the best
+trials over several seeds (`tune.rerank`, a second experiment, also restored) → OUT/best.yaml, trials.csv,
+trials.md, trials.png, rerank.csv/.md and summary.json (`tune.results`).
 """
 
 from __future__ import annotations
@@ -118,12 +119,14 @@ def run_sweep(model: str | None, train_dir: str | None, out_dir: str, samples: i
         log(f"tune: {recipe.model_name} on {settings.train_dir}: {tune_cfg.num_samples} trials, "
             f"{concurrency} at a time, ≤ {tune_cfg.max_epochs} epochs each, metric {tune_cfg.metric} "
             f"({tune_cfg.mode}); results in {shown}/{EXPERIMENT}" + (" (resumed)" if resume else ""))
-        tuner = _tuner(settings, tune_cfg, base, recipe, concurrency, storage_path, storage_fs, resume, callbacks)
+        stage = _Stage(tune_cfg, base, recipe, concurrency, storage_path, storage_fs, callbacks)
         fit_started = time.time()
-        grid = tuner.fit()
-        from tune.results import write_results
+        grid = stage.sweep(resume)
+        from tune.results import trial_rows, write_results
+        rerank = stage.rerank(trial_rows(grid, tune_cfg, base, settings.model), log) if tune_cfg.rerank_top else None
         files, best = write_results(grid, tune_cfg, base, settings.model, settings.train_dir, out_dir,
-                                    wall_s=time.time() - fit_started, concurrency=concurrency, resumed=resume)
+                                    wall_s=time.time() - fit_started, concurrency=concurrency, resumed=resume,
+                                    rerank=rerank)
     finally:
         recipe.cleanup()
         if started_ray:
@@ -184,42 +187,84 @@ def resolve_storage(cfg: TuneConfig, out_dir: str) -> tuple[str, Any, str]:
     return store.root, PyFileSystem(FSSpecHandler(store.fs)), store.root_url
 
 
-def _tuner(settings: SweepSettings, cfg: TuneConfig, base: TrainConfig, recipe, concurrency: int,
-           storage_path: str, storage_fs, resume: bool, callbacks: Sequence[Any]):
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
-    from ray.tune.search.basic_variant import BasicVariantGenerator
+class _Stage:
+    """Builds and runs the Tune experiments of a sweep (the ASHA sweep, then the re-ranking) with the same
+    shared data, storage, resources and callbacks."""
 
-    from tune.progress import SweepProgress
-    from tune.release import ReleaseTrainPlacementGroups
-    from tune.trial import EPOCHS, run_trial
+    def __init__(self, cfg: TuneConfig, base: TrainConfig, recipe, concurrency: int, storage_path: str,
+                 storage_fs, callbacks: Sequence[Any]):
+        self.cfg, self.base, self.recipe, self.concurrency = cfg, base, recipe, concurrency
+        self.storage_path, self.storage_fs, self.callbacks = storage_path, storage_fs, callbacks
 
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, model=recipe.model_name, base=base.model_dump(mode="json"),
-                             max_epochs=cfg.max_epochs, shared=recipe.shared_data(),
-                             storage=(os.path.join(storage_path, f"{EXPERIMENT}-train"), storage_fs)),
-        {"cpu": cfg.trial_driver_cpus})
-    experiment = os.path.join(storage_path, EXPERIMENT)
-    if resume:
-        if not tune.Tuner.can_restore(experiment, storage_filesystem=storage_fs):
-            raise SweepConfigError(f"no Tune experiment at {experiment} to resume")
-        return tune.Tuner.restore(experiment, trainable, resume_unfinished=True, resume_errored=True,
-                                  storage_filesystem=storage_fs)
-    points = [default_point(cfg.space, base, recipe.model_name)] if cfg.include_default else None
-    return tune.Tuner(
-        trainable,
-        param_space=ray_space(cfg.space),
-        tune_config=tune.TuneConfig(
-            metric=cfg.metric, mode=cfg.mode, num_samples=cfg.num_samples,
-            # The generator itself caps concurrency: Tune ignores max_concurrent_trials for a SearchGenerator.
-            search_alg=BasicVariantGenerator(points_to_evaluate=points, random_state=cfg.search_seed,
-                                             max_concurrent=concurrency),
-            scheduler=ASHAScheduler(time_attr=EPOCHS, max_t=cfg.max_epochs, grace_period=cfg.grace_period,
-                                    reduction_factor=cfg.reduction_factor)),
-        run_config=tune.RunConfig(
-            name=EXPERIMENT, storage_path=storage_path, storage_filesystem=storage_fs, verbose=0,
-            failure_config=tune.FailureConfig(max_failures=cfg.max_failures),
-            # The trials' working dirs (Lightning CSV, offline W&B runs) are copied to storage.
-            sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[SweepProgress(cfg.metric, cfg.mode, cfg.max_epochs), ReleaseTrainPlacementGroups(),
-                       *callbacks]))
+    def sweep(self, resume: bool):
+        from ray.tune.schedulers import ASHAScheduler
+
+        from tune.trial import EPOCHS, run_trial
+        cfg = self.cfg
+        trainable = self._trainable(run_trial, EXPERIMENT)
+        if resume:
+            return self._restore(EXPERIMENT, trainable, required=True).fit()
+        points = [default_point(cfg.space, self.base, self.recipe.model_name)] if cfg.include_default else None
+        scheduler = ASHAScheduler(time_attr=EPOCHS, max_t=cfg.max_epochs, grace_period=cfg.grace_period,
+                                  reduction_factor=cfg.reduction_factor)
+        return self._tuner(EXPERIMENT, trainable, ray_space(cfg.space), cfg.num_samples, points, scheduler,
+                           label="tune").fit()
+
+    def rerank(self, rows: list[dict[str, Any]], log: Callable[[str], None]):
+        """Train the best trials and the default config again with several seeds (tune.rerank)."""
+        from tune import rerank as rr
+        cfg = self.cfg
+        cands = rr.candidates(rows, cfg)
+        if not cands:  # no trial reported the metric: write_results says so
+            return None
+        trainable = self._trainable(rr.run_rerank_trial, rr.RERANK, points=[c.params for c in cands])
+        tuner = self._restore(rr.RERANK, trainable, required=False)
+        if tuner is None:
+            log(f"rerank: the best {min(cfg.rerank_top, len(cands))} trial(s)"
+                f"{' and the default config' if any(c.default for c in cands) else ''}, "
+                f"{cfg.rerank_seeds} seed(s) each ({', '.join(map(str, rr.seeds(cfg)))}), "
+                f"≤ {cfg.max_epochs} epochs, no ASHA")
+            tuner = self._tuner(rr.RERANK, trainable, rr.param_space(cands, cfg), 1, None, None, label="rerank")
+        return rr.summarise(tuner.fit(), cands, cfg)
+
+    def _trainable(self, fn, experiment: str, **extra):
+        from ray import tune
+        return tune.with_resources(
+            tune.with_parameters(fn, model=self.recipe.model_name, base=self.base.model_dump(mode="json"),
+                                 max_epochs=self.cfg.max_epochs, shared=self.recipe.shared_data(),
+                                 storage=(os.path.join(self.storage_path, f"{experiment}-train"), self.storage_fs),
+                                 **extra),
+            {"cpu": self.cfg.trial_driver_cpus})
+
+    def _restore(self, experiment: str, trainable, required: bool):
+        from ray import tune
+        path = os.path.join(self.storage_path, experiment)
+        if not tune.Tuner.can_restore(path, storage_filesystem=self.storage_fs):
+            if required:
+                raise SweepConfigError(f"no Tune experiment at {path} to resume")
+            return None
+        return tune.Tuner.restore(path, trainable, resume_unfinished=True, resume_errored=True,
+                                  storage_filesystem=self.storage_fs)
+
+    def _tuner(self, experiment: str, trainable, space: dict[str, Any], num_samples: int, points, scheduler,
+               label: str):
+        from ray import tune
+        from ray.tune.search.basic_variant import BasicVariantGenerator
+
+        from tune.progress import SweepProgress
+        from tune.release import ReleaseTrainPlacementGroups
+        cfg = self.cfg
+        return tune.Tuner(
+            trainable, param_space=space,
+            tune_config=tune.TuneConfig(
+                metric=cfg.metric, mode=cfg.mode, num_samples=num_samples, scheduler=scheduler,
+                # The generator itself caps concurrency: Tune ignores max_concurrent_trials for a SearchGenerator.
+                search_alg=BasicVariantGenerator(points_to_evaluate=points, random_state=cfg.search_seed,
+                                                 max_concurrent=self.concurrency)),
+            run_config=tune.RunConfig(
+                name=experiment, storage_path=self.storage_path, storage_filesystem=self.storage_fs, verbose=0,
+                failure_config=tune.FailureConfig(max_failures=cfg.max_failures),
+                # The trials' working dirs (Lightning CSV, offline W&B runs) are copied to storage.
+                sync_config=tune.SyncConfig(sync_artifacts=True),
+                callbacks=[SweepProgress(cfg.metric, cfg.mode, cfg.max_epochs, label=label),
+                           ReleaseTrainPlacementGroups(), *self.callbacks]))

@@ -17,8 +17,8 @@ def train_dir(tmp_path_factory):
 
 
 def write_sweep_config(path, tune: dict | None = None, train: dict | None = None) -> str:
-    """A sweep YAML: a tiny v1/v2 base config and a small space (overridable per test)."""
-    base_tune = {"max_epochs": 3, "grace_period": 1, "reduction_factor": 2,
+    """A sweep YAML: a tiny v1/v2 base config and a small space, no re-ranking (overridable per test)."""
+    base_tune = {"max_epochs": 3, "grace_period": 1, "reduction_factor": 2, "rerank_top": 0,
                  "space": {"lr": {"dist": "loguniform", "low": 1e-3, "high": 1e-2},
                            "dropout": {"dist": "uniform", "low": 0.0, "high": 0.3}}}
     base_train = {"model": TINY_MODEL, "cpus_per_worker": 0.9, "wandb_mode": "disabled"}

@@ -32,11 +32,12 @@ class DeleteDataWhenTheFirstTrialStarts(Callback):
 
 @pytest.fixture(scope="module")
 def sweep(ray_cluster, train_dir, tmp_path_factory):
-    """One sweep of v2: 3 trials (the first the default config), 3 epochs, 2 at a time, ASHA."""
+    """One sweep of v2: 3 trials (the first the default config), 3 epochs, 2 at a time, ASHA; then the best
+    trial and the default config re-ranked over 2 seeds."""
     root = tmp_path_factory.mktemp("sweep")
     data = str(root / "data")
     shutil.copytree(train_dir, data)
-    config = write_sweep_config(root / "sweep.yaml", tune={"space": {
+    config = write_sweep_config(root / "sweep.yaml", tune={"rerank_top": 1, "rerank_seeds": 2, "space": {
         "lr": {"dist": "loguniform", "low": 1e-3, "high": 1e-2},
         "d_model": {"dist": "choice", "values": [16, 32]},
         "head_weights": {"views_14": {"dist": "uniform", "low": 0.5, "high": 2.0}}}},
@@ -74,7 +75,6 @@ def test_trials_are_sorted_by_the_metric_and_the_best_is_first(sweep):
     rows = _rows(sweep["out"])
     losses = [float(r["val_head_loss"]) for r in rows]
     assert losses == sorted(losses)
-    assert sweep["outcome"].best["trial_id"] == rows[0]["trial_id"]
     table = open(os.path.join(sweep["out"], "trials.md")).read().splitlines()
     assert table[0].startswith("| rank | trial | val_head_loss |") and len(table) == 2 + len(rows)
     assert rows[0]["trial_id"] in table[2]
@@ -83,16 +83,42 @@ def test_trials_are_sorted_by_the_metric_and_the_best_is_first(sweep):
     with open(os.path.join(sweep["out"], "summary.json")) as f:
         summary = json.load(f)
     assert summary["trials"] == 3 and summary["epochs"] == sum(int(r["epochs"]) for r in rows)
-    assert summary["best"]["trial_id"] == rows[0]["trial_id"]
+    assert summary["best"]["trial_id"] == rows[0]["trial_id"] and summary["chosen"] == sweep["outcome"].best["trial_id"]
     assert summary["default"]["trial_id"] == next(r["trial_id"] for r in rows if r["default"] == "True")
     assert 0 < summary["trial_span_s"] <= summary["driver_wall_s"] + 1 and summary["trials_per_hour"] > 0
+
+
+def test_the_best_trial_and_the_default_are_reranked_over_seeds_and_the_best_mean_is_chosen(sweep):
+    rows = {r["trial_id"]: r for r in _rows(sweep["out"])}
+    best_single = min(rows.values(), key=lambda r: float(r["val_head_loss"]))
+    default = next(r for r in rows.values() if r["default"] == "True")
+    with open(os.path.join(sweep["out"], "rerank.csv"), newline="") as f:
+        runs = list(csv.DictReader(f))
+    with open(os.path.join(sweep["out"], "summary.json")) as f:
+        candidates = json.load(f)["rerank"]["candidates"]
+    assert {c["trial_id"] for c in candidates} == {best_single["trial_id"], default["trial_id"]}
+    assert len(runs) == 2 * len(candidates) and {int(r["seed"]) for r in runs} == {100, 101}
+    for c in candidates:  # every candidate trained once per seed, and its mean is over those runs
+        assert c["seeds"] == 2
+    means = [c["val_head_loss_mean"] for c in candidates]
+    assert means == sorted(means)
+    chosen = sweep["outcome"].best
+    assert chosen["trial_id"] == candidates[0]["trial_id"] and chosen["val_head_loss"] == pytest.approx(means[0])
+    per_seed = {(int(r["candidate"]), int(r["seed"])): float(r["val_head_loss"]) for r in runs}
+    assert any(math.isclose(means[0], (per_seed[(i, 100)] + per_seed[(i, 101)]) / 2) for i in range(len(candidates)))
+    assert float(chosen["lr"]) == float(rows[chosen["trial_id"]]["lr"])  # best.yaml is that trial's config
+    lines = [x for x in sweep["printed"].splitlines() if x.startswith("[rerank")]
+    assert sum(" | start " in x for x in lines) == len(runs) and "rerank finished" in lines[-1]
+    table = open(os.path.join(sweep["out"], "rerank.md")).read()
+    assert "seed 100" in table and "(default)" in table
 
 
 def test_progress_and_offline_wandb_runs_of_every_trial(sweep):
     lines = [x for x in sweep["printed"].splitlines() if x.startswith("[tune")]
     assert sum(" | start " in x for x in lines) == 3 and sum(" | done " in x for x in lines) == 3
     assert "sweep finished" in lines[-1] and "3 done" in lines[-1]
-    assert f"best val_head_loss {sweep['outcome'].best['val_head_loss']:.4f}" in lines[-1]
+    best_trial = min(float(r["val_head_loss"]) for r in _rows(sweep["out"]))
+    assert f"best val_head_loss {best_trial:.4f}" in lines[-1]
     trial_dirs = glob.glob(os.path.join(sweep["out"], "ray_results", "sweep", "run_trial_*"))
     assert len(trial_dirs) == 3
     for d in trial_dirs:  # rank 0 of each trial's Ray Train run logged offline; synced with the trial
