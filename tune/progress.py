@@ -22,6 +22,10 @@ class SweepProgress(Callback):
     """Stateless apart from its clock: the best result comes from the trials themselves (Tune keeps each
     trial's min/max of every metric, also across a resume), so a restored sweep reports it too."""
 
+    # Also a class attribute: Tuner.restore unpickles the callbacks of the sweep's first driver, so a sweep
+    # started by an older version resumes with objects that lack newer attributes.
+    label = "tune"
+
     def __init__(self, metric: str, mode: str, max_epochs: int, every_s: float = 20.0, label: str = "tune"):
         self.metric, self.mode, self.max_epochs, self.every_s = metric, mode, max_epochs, every_s
         self.label = label  # "tune" for the sweep, "rerank" for the re-ranking stage

@@ -86,7 +86,10 @@ def _normalise(flag: str, value: Any) -> Any:
 def run_sweep(model: str | None, train_dir: str | None, out_dir: str, samples: int | None = None,
               config_path: str | None = None, resume: bool = False, log: Callable[[str], None] | None = None,
               callbacks: Sequence[Any] = ()) -> SweepOutcome:
-    """Run (or resume) a sweep into OUT; `callbacks` are extra Tune callbacks (e.g. a custom logger)."""
+    """Run (or resume) a sweep into OUT; `callbacks` are extra Tune callbacks (e.g. a custom logger).
+
+    A resumed experiment keeps the callbacks it was started with (Tuner.restore unpickles them), so
+    `callbacks` apply to new experiments only: a new sweep, or a re-ranking not yet started."""
     import ray
 
     from train.registry import get_entry, list_models
