@@ -1,19 +1,10 @@
 """Fixtures for the sweep tests: the small synthetic training set and a tiny sweep config."""
 
-import pytest
 import yaml
 
-from train.synthetic_data import write_synthetic_training_data
-
-TINY_MODEL = {"d_model": 16, "hidden": 32}  # keyword overrides for v1/v2: fast on 2 CPU cores
-
-
-@pytest.fixture(scope="session")
-def train_dir(tmp_path_factory):
-    """TRAIN_DIR with 240 synthetic videos (train/val/test by channel), 8-d visual and 4-d audio shots."""
-    d = tmp_path_factory.mktemp("tune_train_data")
-    write_synthetic_training_data(str(d))
-    return str(d)
+# The small synthetic training set and the tiny model sizes of the training tests (one definition).
+from tests.train.conftest import TINY as TINY_MODEL
+from tests.train.conftest import train_dir  # noqa: F401  (a fixture)
 
 
 def write_sweep_config(path, tune: dict | None = None, train: dict | None = None) -> str:
