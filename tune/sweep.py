@@ -138,6 +138,13 @@ def run_sweep(model: str | None, train_dir: str | None, out_dir: str, samples: i
     return SweepOutcome(out_dir, exp_path, tune_cfg.metric, best, files, concurrency)
 
 
+def _fit(tuner):
+    from tune.release import release_after_fit
+    grid = tuner.fit()
+    release_after_fit(grid)  # the CPUs of the trials Tune stopped at the end (see tune.release)
+    return grid
+
+
 def _print(line: str) -> None:
     print(line, flush=True)
 
@@ -206,12 +213,12 @@ class _Stage:
         cfg = self.cfg
         trainable = self._trainable(run_trial, EXPERIMENT)
         if resume:
-            return self._restore(EXPERIMENT, trainable, required=True).fit()
+            return _fit(self._restore(EXPERIMENT, trainable, required=True))
         points = [default_point(cfg.space, self.base, self.recipe.model_name)] if cfg.include_default else None
         scheduler = ASHAScheduler(time_attr=EPOCHS, max_t=cfg.max_epochs, grace_period=cfg.grace_period,
                                   reduction_factor=cfg.reduction_factor)
-        return self._tuner(EXPERIMENT, trainable, ray_space(cfg.space), cfg.num_samples, points, scheduler,
-                           label="tune").fit()
+        return _fit(self._tuner(EXPERIMENT, trainable, ray_space(cfg.space), cfg.num_samples, points, scheduler,
+                                label="tune"))
 
     def rerank(self, rows: list[dict[str, Any]], log: Callable[[str], None]):
         """Train the best trials and the default config again with several seeds (tune.rerank)."""
@@ -228,7 +235,7 @@ class _Stage:
                 f"{cfg.rerank_seeds} seed(s) each ({', '.join(map(str, rr.seeds(cfg)))}), "
                 f"≤ {cfg.max_epochs} epochs, no ASHA")
             tuner = self._tuner(rr.RERANK, trainable, rr.param_space(cands, cfg), 1, None, None, label="rerank")
-        return rr.summarise(tuner.fit(), cands, cfg)
+        return rr.summarise(_fit(tuner), cands, cfg)
 
     def _trainable(self, fn, experiment: str, **extra):
         from ray import tune

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import time
 
 import pytest
 from ray.tune import Callback
@@ -47,7 +48,15 @@ def sweep(ray_cluster, train_dir, tmp_path_factory):
         outcome = run_sweep("v2", data, str(root / "out"), samples=3, config_path=config,
                             callbacks=[DeleteDataWhenTheFirstTrialStarts(data)])
     return {"outcome": outcome, "out": str(root / "out"), "config": config, "data": data,
-            "printed": printed.getvalue()}
+            "printed": printed.getvalue(), "free_cpus": _free_cpus_once_settled(ray_cluster)}
+
+
+def _free_cpus_once_settled(ray, timeout_s: float = 30.0) -> float:
+    """Free CPUs once the stopped trials' actors are gone (their deaths are asynchronous)."""
+    deadline, total = time.time() + timeout_s, ray.cluster_resources()["CPU"]
+    while (free := ray.available_resources().get("CPU", 0.0)) < total and time.time() < deadline:
+        time.sleep(0.5)
+    return free
 
 
 def _rows(out: str) -> list[dict]:
@@ -65,6 +74,8 @@ def test_every_trial_trained_on_shared_data_and_reported_each_epoch(sweep):
         assert r["ended"] in ("budget", "asha", "patience")
         assert 0.0 <= float(r["val_head_loss"]) and -1.0 <= float(r["val_spearman_views_14"]) <= 1.0
     assert sweep["outcome"].concurrency == 2  # 2 × (0.05 + 0.9 CPU) on the 2-CPU test cluster
+    # Every trial's Ray Train worker group was released: the sweep holds no CPU once it has returned.
+    assert sweep["free_cpus"] == pytest.approx(2.0)
     # The first trial is the default config: the train section's values and the model's defaults.
     default = [r for r in rows if r["default"] == "True"]
     assert len(default) == 1 and float(default[0]["lr"]) == load_train_config(sweep["config"]).lr
