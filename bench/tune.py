@@ -80,13 +80,16 @@ def print_table(summaries: list[dict]) -> None:
             default_c = next((c for c in rerank["candidates"] if c["default"]), None)
             if default_c:
                 print(f"{'':<6} rerank: default config {default_c[metric + '_mean']:.4f} ± "
-                      f"{default_c[metric + '_std']:.4f}; candidates {len(rerank['candidates'])}, seeds {rerank['seeds']}")
+                      f"{default_c[metric + '_std']:.4f}; candidates {len(rerank['candidates'])}, "
+                      f"seeds {rerank['seeds']}")
         if "baseline" in s:
             b = s["baseline"]
+            trials_ratio = s["trials_per_hour"] * b["wall_s"] / 3600
+            epochs_ratio = epochs_h * b["wall_s"] / 3600 / b["epochs"]
             print(f"{'':<6} baseline `train_model`, default config, {b['epochs']} epochs: {b['wall_s']:.0f} s = "
                   f"{3600 / b['wall_s']:.1f} trials/h, {b['epochs'] * 3600 / b['wall_s']:.0f} epochs/h, val "
-                  f"{_f(b['val_head_loss'])}; sweep ÷ baseline: trials/h {s['trials_per_hour'] * b['wall_s'] / 3600:.2f}x,"
-                  f" epochs/h {epochs_h * b['wall_s'] / 3600 / b['epochs']:.2f}x")
+                  f"{_f(b['val_head_loss'])}; sweep ÷ baseline: trials/h {trials_ratio:.2f}x, "
+                  f"epochs/h {epochs_ratio:.2f}x")
     print("val = the sweep metric at each trial's best epoch (lower is better); best/default < 1: the sweep "
           "found a better single run. Timings from a shared machine are noisy: compare ratios.")
 
