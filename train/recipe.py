@@ -48,6 +48,16 @@ class RecipeConfigError(ValueError):
 
 
 @dataclass
+class SharedData:
+    """Training data read once and handed to many recipes (the trials of a sweep): the schema, the
+    training-split statistics and the Ray datasets, whose blocks live in the object store."""
+    schema: DatasetSchema
+    meta_features: list[str]
+    stats: dict[str, Any]
+    datasets: dict[str, Any]
+
+
+@dataclass
 class TrainOutcome:
     model_dir: str
     card: dict[str, Any]
@@ -70,9 +80,12 @@ def feature_stats(train_dir: str, schema: DatasetSchema, meta_features: list[str
 
 
 class RayTrainRecipe:
-    def __init__(self, model_name: str, train_dir: str, model_dir: str, cfg: TrainConfig | None = None):
+    def __init__(self, model_name: str, train_dir: str, model_dir: str, cfg: TrainConfig | None = None,
+                 shared: SharedData | None = None):
+        """`shared`: data another recipe already read (`shared_data()`); then TRAIN_DIR is not read again."""
         self.model_name, self.train_dir, self.model_dir = model_name, train_dir, os.path.abspath(model_dir)
         self.cfg = cfg or TrainConfig()
+        self.shared = shared
         self._started_ray = False
 
     # ------------------------------------------------------------------ setup
@@ -88,12 +101,13 @@ class RayTrainRecipe:
                                     f"(v1, v2). Use train.pipeline.train_model for it.")
         self.model_name = canonical_name(self.model_name)
         self.entry = entry
-        self.schema = load_schema(self.train_dir).restrict(cfg.targets, cfg.horizons)
+        shared = self.shared
+        self.schema = (shared.schema if shared else load_schema(self.train_dir)).restrict(cfg.targets, cfg.horizons)
         if self.schema.max_shots > cfg.max_shots:
             raise RecipeConfigError(f"the data keeps up to {self.schema.max_shots} shots but train.max_shots="
                                     f"{cfg.max_shots}; rebuild the data with --max-shots {cfg.max_shots} or raise it")
         for split in ("train", "val"):
-            if not split_files(self.train_dir, split):
+            if not shared and not split_files(self.train_dir, split):
                 raise RecipeConfigError(f"{self.train_dir}: split {split!r} is empty; rebuild with a val fraction")
         self.wandb_mode = resolve_wandb_mode(cfg.wandb_mode)
         if self.wandb_mode == "online" and not os.environ.get("WANDB_API_KEY"):
@@ -119,7 +133,10 @@ class RayTrainRecipe:
 
         self.meta_features, content_dim = self.schema.neural_meta_features(cfg.use_content_aggregates,
                                                                            cfg.categorical_features)
-        self.stats = feature_stats(self.train_dir, self.schema, self.meta_features)
+        if shared and shared.meta_features != self.meta_features:
+            raise RecipeConfigError("the shared data was prepared for other meta features; use the same "
+                                    "train.use_content_aggregates / train.categorical_features")
+        self.stats = shared.stats if shared else feature_stats(self.train_dir, self.schema, self.meta_features)
         if self.stats["n_train"] < cfg.batch_size * cfg.num_workers:
             raise RecipeConfigError(f"{self.stats['n_train']} training rows < batch_size × num_workers = "
                                     f"{cfg.batch_size * cfg.num_workers}; lower train.batch_size")
@@ -128,7 +145,7 @@ class RayTrainRecipe:
             a_dim=self.schema.a_dim, n_targets=len(self.schema.targets), n_horizons=len(self.schema.horizons),
             max_shots=cfg.max_shots, content_dim=content_dim)
 
-        self.datasets = {split: self._dataset(split) for split in ("train", "val")}
+        self.datasets = dict(shared.datasets) if shared else {split: self._dataset(split) for split in ("train", "val")}
         os.makedirs(self.model_dir, exist_ok=True)
         self.log_dir = os.path.join(self.model_dir, "logs")
         return self
@@ -155,6 +172,10 @@ class RayTrainRecipe:
         # blocks twice the iteration time of 32-row ones (bench/train.py, measured in a worker).
         return ds.randomize_block_order() if split == "train" else ds
 
+    def shared_data(self) -> SharedData:
+        """What this recipe has read, for other recipes on the same data (call after `setup`)."""
+        return SharedData(self.schema, self.meta_features, self.stats, self.datasets)
+
     def loop_config(self) -> dict[str, Any]:
         """Everything a worker needs, as plain data (it is pickled to the workers)."""
         cfg = self.cfg
@@ -164,6 +185,7 @@ class RayTrainRecipe:
             "card": self.schema.card,
             "targets": list(self.schema.targets),
             "horizons": list(self.schema.horizons),
+            "head_names": self.schema.head_names(),
             "meta_features": self.meta_features,
             "stats": self.stats,
             "loss": {"kind": cfg.loss, "huber_delta": cfg.huber_delta,
@@ -176,11 +198,14 @@ class RayTrainRecipe:
         }
 
     # ------------------------------------------------------------------ train
-    def trainer(self, run_name: str | None = None):
+    def trainer(self, run_name: str | None = None, callbacks: list | None = None, storage_path: str | None = None,
+                storage_filesystem=None):
+        """The TorchTrainer of this recipe. A sweep trial passes its own run name (stable across restarts,
+        so Ray Train resumes the run), a `TuneReportCallback`, and the sweep's storage (path + pyarrow fs)."""
         import ray.train
         from ray.train.torch import TorchTrainer
         cfg = self.cfg
-        storage = cfg.storage_path or os.path.join(self.model_dir, "ray_results")
+        storage = storage_path or cfg.storage_path or os.path.join(self.model_dir, "ray_results")
         self.run_name = run_name or f"{self.model_name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         return TorchTrainer(
             train_loop_per_worker,
@@ -189,7 +214,8 @@ class RayTrainRecipe:
                 num_workers=cfg.num_workers, use_gpu=cfg.use_gpu,
                 resources_per_worker={"CPU": cfg.cpus_per_worker, **({"GPU": 1} if cfg.use_gpu else {})}),
             run_config=ray.train.RunConfig(
-                name=self.run_name, storage_path=storage,
+                name=self.run_name, storage_path=storage, storage_filesystem=storage_filesystem,
+                callbacks=list(callbacks or []),
                 checkpoint_config=ray.train.CheckpointConfig(
                     num_to_keep=cfg.checkpoints_to_keep, checkpoint_score_attribute="val_loss",
                     checkpoint_score_order="min"),
@@ -301,7 +327,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     val_batches = ray.train.get_dataset_shard("val").iter_torch_batches(batch_size=bs, collate_fn=collate)
 
     module = ForecastModule(config["model_name"], config["model_kwargs"], config["loss"], lr=config["lr"],
-                            weight_decay=config["weight_decay"], stats=_stats_arrays(config["stats"]))
+                            weight_decay=config["weight_decay"], stats=_stats_arrays(config["stats"]),
+                            head_names=config.get("head_names"))
     loggers: list = [CSVLogger(config["log_dir"], name="csv")]
     if config["wandb"]["mode"] != "disabled" and rank == 0:
         from lightning.pytorch.loggers import WandbLogger

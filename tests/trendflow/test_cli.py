@@ -101,7 +101,7 @@ def _cfg(tmp_path, text):
     return str(p)
 
 
-@pytest.mark.parametrize("section", ["tune", "serve"])
+@pytest.mark.parametrize("section", ["tunes", "serving"])
 def test_a_config_section_nobody_registered_is_an_error(tmp_path, section):
     cfg = _cfg(tmp_path, f"{section}:\n  anything: 1\n")
     r = run("index", "stats", "--store", str(tmp_path), "--config", cfg, ok=False)
@@ -124,14 +124,24 @@ def test_an_unknown_section_is_an_error_for_the_temporal_command(tmp_path):
     assert f"error: {cfg}: unknown section 'targetz'" in r.stderr
 
 
+@pytest.mark.parametrize("text, field", [("tune:\n  num_sample: 8\n", "tune.num_sample"),
+                                         ("tune:\n  max_epochs: 0\n", "tune.max_epochs")])
+def test_a_bad_field_under_tune_is_an_error_for_any_command(tmp_path, text, field):
+    """issue #15: a typo under `tune:` used to be accepted; the tune package's own model rejects it."""
+    cfg = _cfg(tmp_path, text)
+    r = run("index", "stats", "--store", str(tmp_path), "--config", cfg, ok=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: ") and f"{cfg}: {field}" in r.stderr
+
+
 def _package_registering_tune(tmp_path):
-    """A real installed distribution (dist-info on PYTHONPATH) that registers a `tune` section model."""
+    """A real installed distribution (dist-info on PYTHONPATH) that registers a `tfdemo` section model."""
     site = tmp_path / "site"
     (site / "tfdemo_tune-0.1.dist-info").mkdir(parents=True)
     (site / "tfdemo_tune-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: tfdemo-tune\n"
                                                                  "Version: 0.1\n")
     (site / "tfdemo_tune-0.1.dist-info" / "entry_points.txt").write_text(
-        "[trendflow.config_sections]\ntune = tfdemo_tune:TuneSection\n")
+        "[trendflow.config_sections]\ntfdemo = tfdemo_tune:TuneSection\n")
     (site / "tfdemo_tune.py").write_text(
         "from pydantic import Field\nfrom trendflow.config import Section\n\n"
         "class TuneSection(Section):\n    trials: int = Field(4, ge=1, description='sweep trials')\n")
@@ -146,10 +156,10 @@ def test_a_registered_section_is_validated_by_its_owners_model(tmp_path):
         return subprocess.run([*TRENDFLOW, "index", "stats", "--store", str(tmp_path / "store"), "--config",
                                _cfg(tmp_path, text)], capture_output=True, text=True, timeout=120, env=env)
 
-    ok = stats("tune:\n  trials: 8\n")
+    ok = stats("tfdemo:\n  trials: 8\n")
     assert ok.returncode == 0, ok.stderr
-    typo = stats("tune:\n  trails: 8\n")
+    typo = stats("tfdemo:\n  trails: 8\n")
     assert typo.returncode == 2 and "Traceback" not in typo.stderr
-    assert "cfg.yaml: tune.trails: Extra inputs are not permitted" in typo.stderr
-    bad = stats("tune:\n  trials: 0\n")
-    assert bad.returncode == 2 and "tune.trials: Input should be greater than or equal to 1" in bad.stderr
+    assert "cfg.yaml: tfdemo.trails: Extra inputs are not permitted" in typo.stderr
+    bad = stats("tfdemo:\n  trials: 0\n")
+    assert bad.returncode == 2 and "tfdemo.trials: Input should be greater than or equal to 1" in bad.stderr

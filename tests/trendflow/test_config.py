@@ -93,7 +93,7 @@ def test_env_overrides_are_checked_with_the_file(tmp_path, monkeypatch):
         load_section(p, "storage", StorageConfig)
 
 
-@pytest.mark.parametrize("section", ["tune", "serve"])
+@pytest.mark.parametrize("section", ["tunes", "serving"])
 def test_a_section_without_a_registered_model_is_an_error(tmp_path, section):
     p = write(tmp_path, f"storage: {{store: /x}}\n{section}: {{anything: 1}}\n")
     with pytest.raises(ConfigError, match=rf"cfg.yaml: unknown section '{section}': no installed package"):
