@@ -22,6 +22,13 @@ def _add_config(p: argparse.ArgumentParser) -> None:
                         "(and `storage`, `targets` for build-dataset). Env overrides: TRENDFLOW__TRAIN__<FIELD>=value.")
 
 
+def _add_model_data_split(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--model", required=True, help="MODEL_DIR written by `trendflow train` (local or s3://)")
+    p.add_argument("--data", required=True, help="TRAIN_DIR written by `trendflow build-dataset`")
+    p.add_argument("--split", default="test", choices=SPLIT_CHOICES)
+    p.add_argument("--out", required=True, help=out_help)
+
+
 def _user_errors(command):
     """Errors a user can fix (missing data, a bad option, an unknown model) → `error: ...`, exit 2."""
     @functools.wraps(command)
@@ -67,10 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate", help="metrics per target × horizon × age bucket (+ bootstrap CIs, interval "
                                         "coverage) on a split")
-    p.add_argument("--model", required=True, help="MODEL_DIR written by `trendflow train`")
-    p.add_argument("--data", required=True, help="TRAIN_DIR")
-    p.add_argument("--split", default="test", choices=SPLIT_CHOICES)
-    p.add_argument("--out", required=True, help="metrics.json to write (predictions go next to it)")
+    _add_model_data_split(p, "metrics.json to write (predictions go next to it)")
     p.add_argument("--bootstrap", type=int, default=200, help="channel-grouped bootstrap replicates (0 = none)")
     p.add_argument("--no-ablation", action="store_true", help="skip the modality ablation of neural models")
     _add_config(p)
@@ -78,10 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("predict", help="batch forecasts: one row per video with every head's delta, total and "
                                        "interval (Parquet)")
-    p.add_argument("--model", required=True, help="MODEL_DIR written by `trendflow train`")
-    p.add_argument("--data", required=True, help="TRAIN_DIR (rows in the training-data format)")
-    p.add_argument("--split", default="test", choices=SPLIT_CHOICES)
-    p.add_argument("--out", required=True, help="preds.parquet to write (local or s3://)")
+    _add_model_data_split(p, "preds.parquet to write (local or s3://)")
     _add_config(p)
     p.set_defaults(func=cmd_predict)
 

@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
 
+from train.uris import StorageFolder
+
 CARD_FILE = "dataset_card.json"
 SPLITS = ("train", "val", "test")
 # "category" is kept as a plain string for grouping (NDCG within category); models see it one-hot.
@@ -111,23 +113,9 @@ class DatasetSchema:
                              self.training_data_version, self.card)
 
 
-class TrainDir:
-    """A TRAIN_DIR, local or `s3://bucket/prefix`, read and written through the storage adapter.
-
-    `storage_options` are the fsspec options of the config's `storage` section (endpoint, keys).
-    Every function below that takes a `train_dir` accepts a plain path/URI or a TrainDir.
-    """
-
-    def __init__(self, uri: str, storage_options: dict[str, Any] | None = None):
-        from trendflow.storage import Storage
-
-        from train.uris import absolute_uri
-        self.uri = absolute_uri(uri)
-        self.storage_options = dict(storage_options or {})
-        self.storage = Storage(self.uri, self.storage_options)
-
-    def __repr__(self) -> str:
-        return f"TrainDir({self.uri!r})"
+class TrainDir(StorageFolder):
+    """A TRAIN_DIR, local or `s3://bucket/prefix` (see `train.uris.StorageFolder`). Every function below
+    that takes a `train_dir` accepts a plain path/URI or a TrainDir."""
 
     def card(self) -> dict[str, Any]:
         return read_json_doc(self.storage, CARD_FILE, "training data", "build it with `trendflow build-dataset`",

@@ -16,7 +16,6 @@ table in the training-data format, whatever the model kind. MODEL_DIR may be a l
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ import pyarrow as pa
 
 import trendflow
 from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches, read_json_doc
+from train.uris import StorageFolder
 
 CARD_FILE = "model_card.json"
 # What `evaluate`, `predict` and serving read from every card; a card without them is not usable.
@@ -43,39 +43,8 @@ class ModelDirError(ValueError):
     """A model folder is missing, or its card lacks what the command needs (the message names it)."""
 
 
-class ModelDir:
-    """A model folder, local or `s3://bucket/prefix`, read and written through the storage adapter."""
-
-    def __init__(self, uri: str, storage_options: dict[str, Any] | None = None):
-        from trendflow.storage import Storage
-
-        from train.uris import absolute_uri
-        self.uri = absolute_uri(uri)
-        self.storage_options = dict(storage_options or {})
-        self.storage = Storage(self.uri, self.storage_options)
-
-    def __repr__(self) -> str:
-        return f"ModelDir({self.uri!r})"
-
-    def path(self, name: str) -> str:
-        from train.uris import join
-        return join(self.uri, name)
-
-    def exists(self, name: str) -> bool:
-        return self.storage.exists(name)
-
-    def read_bytes(self, name: str) -> bytes:
-        return self.storage.read_bytes(name)
-
-    def write_bytes(self, name: str, data: bytes) -> str:
-        self.storage.write_bytes(name, data)
-        return self.path(name)
-
-    def read_json(self, name: str) -> Any:
-        return json.loads(self.read_bytes(name))
-
-    def write_json(self, name: str, doc: Any) -> str:
-        return self.write_bytes(name, json.dumps(doc, indent=2, default=_jsonable).encode())
+class ModelDir(StorageFolder):
+    """A model folder, local or `s3://bucket/prefix` (see `train.uris.StorageFolder`)."""
 
 
 def as_model_dir(model_dir: "str | ModelDir") -> ModelDir:
@@ -256,11 +225,3 @@ class Predictor:
 
 def load_predictor(model_dir: "str | ModelDir") -> Predictor:
     return Predictor(model_dir)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, (np.integer, np.floating)):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)

@@ -94,3 +94,50 @@ def file_exists(uri: str, storage_options: dict[str, Any] | None = None) -> bool
     from trendflow.storage import Storage
     parent, name = _parent_and_name(uri)
     return Storage(parent, storage_options).exists(name)
+
+
+class StorageFolder:
+    """A folder, local or on an object store, read and written through the storage adapter (atomic writes).
+
+    `storage_options` are the fsspec options of the config's `storage` section (endpoint, keys); they
+    travel with the folder, so everything opened from it reaches the same store.
+    """
+
+    def __init__(self, uri: str, storage_options: dict[str, Any] | None = None):
+        from trendflow.storage import Storage
+        self.uri = absolute_uri(uri)
+        self.storage_options = dict(storage_options or {})
+        self.storage = Storage(self.uri, self.storage_options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r})"
+
+    def path(self, name: str) -> str:
+        return join(self.uri, name)
+
+    def exists(self, name: str) -> bool:
+        return self.storage.exists(name)
+
+    def read_bytes(self, name: str) -> bytes:
+        return self.storage.read_bytes(name)
+
+    def write_bytes(self, name: str, data: bytes) -> str:
+        self.storage.write_bytes(name, data)
+        return self.path(name)
+
+    def read_json(self, name: str) -> Any:
+        import json
+        return json.loads(self.read_bytes(name))
+
+    def write_json(self, name: str, doc: Any) -> str:
+        import json
+        return self.write_bytes(name, json.dumps(doc, indent=2, default=_jsonable).encode())
+
+
+def _jsonable(x: Any) -> Any:
+    import numpy as np
+    if isinstance(x, (np.integer, np.floating)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
