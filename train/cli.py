@@ -173,7 +173,7 @@ def cmd_evaluate(args) -> int:
     from train.evaluate import evaluate_model, write_metrics
     td = _train_dir(args)
     doc, preds = evaluate_model(_model_dir(args, args.model), td, args.split, n_boot=args.bootstrap,
-                                ablations=not args.no_ablation, log=lambda msg: print(f"evaluate: {msg}"))
+                                ablations=not args.no_ablation, log=print)
     out = write_metrics(doc, preds, args.out, td.storage_options)
     iv = doc.get("intervals", {})
     print(f"{doc['model']['model_name']} on {args.split} (n={doc['n']}): " +

@@ -52,8 +52,15 @@ class RunEventWriter(pl.Callback):
         if self.rank != 0:
             return
         doc = {**event, "attempt": self.attempt, "pid": os.getpid(), "time": time.time()}
-        with self.fs.open_output_stream(f"{self.dir}/{self.attempt}-{self.seq:05d}.json") as f:
+        final = f"{self.dir}/{self.attempt}-{self.seq:05d}.json"
+        # A local file is visible while it is written (an object-store PUT is not): write a temp name and
+        # rename it, so that a reader, or a worker killed mid-write, never leaves half an event.
+        from pyarrow.fs import LocalFileSystem
+        target = final + ".tmp" if isinstance(self.fs, LocalFileSystem) else final
+        with self.fs.open_output_stream(target) as f:
             f.write(json.dumps(doc).encode())
+        if target != final:
+            self.fs.move(target, final)
         self.seq += 1
 
     def on_train_start(self, trainer, pl_module) -> None:
@@ -109,7 +116,11 @@ class RunEvents:
         for info in sorted((i for i in infos if i.path.endswith(".json")), key=lambda i: i.base_name):
             if info.base_name not in self._seen:
                 with self.fs.open_input_stream(info.path) as f:
-                    self._seen[info.base_name] = json.loads(f.read())
+                    raw = f.read()
+                try:
+                    self._seen[info.base_name] = json.loads(raw)
+                except json.JSONDecodeError:  # not a whole event (written by other means): skip it
+                    continue
         return [self._seen[k] for k in sorted(self._seen)]
 
     def poll(self) -> None:
@@ -141,7 +152,7 @@ class RunEvents:
             while not self._stop.wait(interval_s):
                 try:
                     self.poll()
-                except OSError:  # a listing racing a write on an object store: try again next tick
+                except Exception:  # noqa: BLE001 — progress is best-effort: a failed listing is retried next tick
                     pass
         self._thread = threading.Thread(target=loop, name="train-progress", daemon=True)
         self._thread.start()
