@@ -27,7 +27,8 @@ $TF temporal --dataset "$OUT/dataset" --out "$OUT/temporal.parquet"
 
 step "4/6 Ray extraction (cuts, CLIP, quality, pacing, audio, CLAP, loudness, tempo)"
 $TF extract --dataset "$OUT/dataset" --store "$STORE" --config configs/demo.yaml --quiet
-first=$(ls "$OUT/dataset/videos" | head -1); first=${first%.*}
+# The first video id, without a pipe into head: under pipefail, ls would die of SIGPIPE (exit 141).
+videos=("$OUT"/dataset/videos/*); first=$(basename "${videos[0]}"); first=${first%.*}
 $TF inspect --store "$STORE" --video "$first" --component core_clip
 $TF inspect --store "$STORE" --video "$first" --component loudness
 

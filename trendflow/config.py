@@ -5,14 +5,20 @@
     sampling: {analysis_fps: 4}
 
 Each section is a pydantic model owned by the package that uses it (core sections below; e.g.
-`sampling` lives in sampling/, `train` in train/). `load_section(path, name, Model)` reads one
-section with defaults, then applies environment overrides `TRENDFLOW__<SECTION>__<FIELD>[__<SUB>]`
-(values parsed as YAML, so `true`, `3`, `[1, 2]` are typed). Errors name the file and the field.
+`sampling` lives in sampling/, `train` in train/). Packages register their sections under the
+`trendflow.config_sections` entry-point group (pyproject.toml: `name = "module:Model"`), so the core
+never imports the packages above it. Whenever a file is read, *every* section in it is validated
+against its registered model (a typo under `tune:` fails even for `trendflow temporal`); a section
+with no registered model is an error too. `load_section(path, name, Model)` reads one section with
+defaults, then applies environment overrides `TRENDFLOW__<SECTION>__<FIELD>[__<SUB>]` (values
+parsed as YAML, so `true`, `3`, `[1, 2]` are typed). Errors name the file and the field.
 """
 
 from __future__ import annotations
 
 import os
+from functools import lru_cache
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -20,9 +26,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENV_PREFIX = "TRENDFLOW__"
-# Every top-level key a config file may hold; an unknown key is a typo, not an extension point.
-KNOWN_SECTIONS = ("storage", "index", "retention", "run", "targets", "sampling", "extract",
-                  "audio", "train", "tune", "serve")
+# The registry of sections: the only top-level keys a config file may hold.
+SECTIONS_GROUP = "trendflow.config_sections"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -72,10 +77,34 @@ class RunConfig(Section):
     platform_id: str = Field("youtube", description="Default platform of videos without one.")
 
 
-def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
-    """The whole YAML file as a dict ({} when path is None), with unknown sections rejected."""
-    if path is None:
-        return {}
+@lru_cache(maxsize=1)
+def _registry() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=SECTIONS_GROUP)}
+
+
+def registered_sections() -> list[str]:
+    """Names of the sections some installed package registered (entry-point group SECTIONS_GROUP)."""
+    return sorted(_registry())
+
+
+def section_model(name: str, path: str | os.PathLike | None = None) -> type[BaseModel]:
+    """The model registered for section `name`; ConfigError naming the file when there is none."""
+    where = f"{path}: " if path else ""
+    ep = _registry().get(name)
+    if ep is None:
+        raise ConfigError(f"{where}unknown section {name!r}: no installed package registers a model for it "
+                          f"(entry-point group {SECTIONS_GROUP!r} in pyproject.toml); "
+                          f"registered: {registered_sections()}")
+    try:
+        model = ep.load()
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"{where}section {name!r}: its model {ep.value} cannot be loaded: {e}") from None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise ConfigError(f"{where}section {name!r}: {ep.value} is not a pydantic model")
+    return model
+
+
+def _read_yaml(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text()) or {}
@@ -85,9 +114,18 @@ def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
         raise ConfigError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: top level must be a mapping of sections, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(KNOWN_SECTIONS))
-    if unknown:
-        raise ConfigError(f"{p}: unknown section(s) {unknown}; known: {list(KNOWN_SECTIONS)}")
+    return data
+
+
+def read_config_file(path: str | os.PathLike | None) -> dict[str, Any]:
+    """The whole YAML file as a dict ({} when path is None), every section checked against its model."""
+    if path is None:
+        return {}
+    data = _read_yaml(path)
+    for name in data:
+        section_model(name, path)  # unknown or unregistered sections first: one clear message
+    for name, raw in data.items():
+        _validate(path, name, section_model(name, path), raw)
     return data
 
 
@@ -117,12 +155,10 @@ def _merge(base: dict, over: Mapping) -> dict:
     return out
 
 
-def load_section(path: str | os.PathLike | None, section: str, model: type[M],
-                 overrides: Mapping[str, Any] | None = None) -> M:
-    """Validated section `section` of the config at `path` (+ env, + explicit overrides)."""
-    if section not in KNOWN_SECTIONS:
-        raise ConfigError(f"unknown section {section!r}; add it to trendflow.config.KNOWN_SECTIONS")
-    raw = read_config_file(path).get(section) or {}
+def _validate(path: str | os.PathLike | None, section: str, model: type[M], raw: Any,
+              overrides: Mapping[str, Any] | None = None) -> M:
+    """`raw` (the file's section) + env + explicit overrides, validated; errors name file and field."""
+    raw = raw or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: section {section!r} must be a mapping")
     data = _merge(_merge(raw, env_overrides(section)), overrides or {})
@@ -133,3 +169,11 @@ def load_section(path: str | os.PathLike | None, section: str, model: type[M],
         lines = [f"{where}{section}.{'.'.join(str(p) for p in err['loc']) or '(section)'}: {err['msg']}"
                  for err in e.errors()]
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines)) from None
+
+
+def load_section(path: str | os.PathLike | None, section: str, model: type[M],
+                 overrides: Mapping[str, Any] | None = None) -> M:
+    """Validated section `section` of the config at `path` (+ env, + explicit overrides)."""
+    section_model(section)  # a section nobody registered is a bug in the caller, named here
+    raw = read_config_file(path).get(section)
+    return _validate(path, section, model, raw, overrides)

@@ -91,3 +91,65 @@ def test_bad_config_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("cmd", [["purge", "--dry-run"]])
 def test_purge_runs_on_an_empty_store(tmp_path, cmd):
     assert "0 raw-text artifact(s)" in run(*cmd, "--store", str(tmp_path)).stdout
+
+
+# ---------------------------------------------------------------- config sections (issue #15)
+
+def _cfg(tmp_path, text):
+    p = tmp_path / "cfg.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+@pytest.mark.parametrize("section", ["tune", "serve"])
+def test_a_config_section_nobody_registered_is_an_error(tmp_path, section):
+    cfg = _cfg(tmp_path, f"{section}:\n  anything: 1\n")
+    r = run("index", "stats", "--store", str(tmp_path), "--config", cfg, ok=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: ") and f"{cfg}: unknown section '{section}'" in r.stderr
+    assert "trendflow.config_sections" in r.stderr
+
+
+def test_an_unknown_field_in_a_section_the_command_does_not_read_is_an_error(tmp_path):
+    cfg = _cfg(tmp_path, "storage: {store: somewhere}\ntrain:\n  max_epoch: 3\n")
+    r = run("index", "stats", "--store", str(tmp_path), "--config", cfg, ok=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"{cfg}: train.max_epoch: Extra inputs are not permitted" in r.stderr
+
+
+def test_an_unknown_section_is_an_error_for_the_temporal_command(tmp_path):
+    cfg = _cfg(tmp_path, "targets: {horizons_days: [1, 3]}\ntargetz: {x: 1}\n")
+    r = run("temporal", "--dataset", str(tmp_path), "--out", str(tmp_path / "t.parquet"), "--config", cfg, ok=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"error: {cfg}: unknown section 'targetz'" in r.stderr
+
+
+def _package_registering_tune(tmp_path):
+    """A real installed distribution (dist-info on PYTHONPATH) that registers a `tune` section model."""
+    site = tmp_path / "site"
+    (site / "tfdemo_tune-0.1.dist-info").mkdir(parents=True)
+    (site / "tfdemo_tune-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: tfdemo-tune\n"
+                                                                 "Version: 0.1\n")
+    (site / "tfdemo_tune-0.1.dist-info" / "entry_points.txt").write_text(
+        "[trendflow.config_sections]\ntune = tfdemo_tune:TuneSection\n")
+    (site / "tfdemo_tune.py").write_text(
+        "from pydantic import Field\nfrom trendflow.config import Section\n\n"
+        "class TuneSection(Section):\n    trials: int = Field(4, ge=1, description='sweep trials')\n")
+    import os
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+def test_a_registered_section_is_validated_by_its_owners_model(tmp_path):
+    env = _package_registering_tune(tmp_path)
+
+    def stats(text):
+        return subprocess.run([*TRENDFLOW, "index", "stats", "--store", str(tmp_path / "store"), "--config",
+                               _cfg(tmp_path, text)], capture_output=True, text=True, timeout=120, env=env)
+
+    ok = stats("tune:\n  trials: 8\n")
+    assert ok.returncode == 0, ok.stderr
+    typo = stats("tune:\n  trails: 8\n")
+    assert typo.returncode == 2 and "Traceback" not in typo.stderr
+    assert "cfg.yaml: tune.trails: Extra inputs are not permitted" in typo.stderr
+    bad = stats("tune:\n  trials: 0\n")
+    assert bad.returncode == 2 and "tune.trials: Input should be greater than or equal to 1" in bad.stderr

@@ -36,7 +36,7 @@ def test_typos_are_rejected(tmp_path):
     with pytest.raises(ConfigError, match=r"storage.stor: Extra inputs are not permitted"):
         load_section(p, "storage", StorageConfig)
     p = write(tmp_path, "storag:\n  store: /x\n")
-    with pytest.raises(ConfigError, match=r"unknown section\(s\) \['storag'\]"):
+    with pytest.raises(ConfigError, match=r"cfg.yaml: unknown section 'storag': no installed package registers"):
         load_section(p, "storage", StorageConfig)
 
 
@@ -65,3 +65,38 @@ def test_retention_rules(tmp_path):
     ok = load_section(write(tmp_path, "retention: {retain_raw_comments: true, retention_days: 7}\n"),
                       "retention", RetentionConfig)
     assert ok.retention_days == 7
+
+
+def test_every_registered_section_is_a_strict_section():
+    from trendflow.config import Section, registered_sections, section_model
+
+    names = registered_sections()
+    assert {"storage", "index", "retention", "run", "targets", "sampling", "extract", "audio", "train"} <= set(names)
+    for name in names:
+        model = section_model(name)
+        assert issubclass(model, Section) and model.model_config["extra"] == "forbid", name
+
+
+def test_every_section_of_the_file_is_checked_not_only_the_one_loaded(tmp_path):
+    p = write(tmp_path, "storage: {store: /x}\ntrain: {max_epoch: 3}\n")
+    with pytest.raises(ConfigError, match=r"cfg.yaml: train.max_epoch: Extra inputs are not permitted"):
+        load_section(p, "storage", StorageConfig)
+    p = write(tmp_path, "storage: {store: /x}\ntargets: {horizons_days: [0]}\n")
+    with pytest.raises(ConfigError, match=r"cfg.yaml: targets.horizons_days"):
+        load_section(p, "storage", StorageConfig)
+
+
+def test_env_overrides_are_checked_with_the_file(tmp_path, monkeypatch):
+    p = write(tmp_path, "storage: {store: /x}\nindex: {capacity: 5}\n")
+    monkeypatch.setenv("TRENDFLOW__INDEX__CAPACTY", "7")
+    with pytest.raises(ConfigError, match=r"index.capacty: Extra inputs"):
+        load_section(p, "storage", StorageConfig)
+
+
+@pytest.mark.parametrize("section", ["tune", "serve"])
+def test_a_section_without_a_registered_model_is_an_error(tmp_path, section):
+    p = write(tmp_path, f"storage: {{store: /x}}\n{section}: {{anything: 1}}\n")
+    with pytest.raises(ConfigError, match=rf"cfg.yaml: unknown section '{section}': no installed package"):
+        load_section(p, "storage", StorageConfig)
+    with pytest.raises(ConfigError, match=rf"unknown section '{section}'"):
+        load_section(None, section, StorageConfig)

@@ -53,8 +53,8 @@ def test_snapshot_without_a_time(tmp_path):
     (tmp_path / "snapshots" / "3" / "snapshot.json").unlink()
     r = validate_dataset(str(tmp_path))
     missing = _find(r, "missing_time")
-    assert {(p.file, p.field) for p in missing} == {("snapshots/2/snapshot.json", "collected_at"),
-                                                    ("snapshots/2/a.json", "collected_at")}
+    # The folder without a time is not a problem in itself: only the file that has no time of its own.
+    assert {(p.file, p.field) for p in missing} == {("snapshots/2/a.json", "collected_at")}
     assert [p.file for p in _find(r, "missing_snapshot_info")] == ["snapshots/3/snapshot.json"]
     assert r.snapshot_counts[2] == 1  # b has its own time, so its snapshot 2 counts
     assert not r.ok
@@ -177,3 +177,77 @@ def test_cli_exit_codes_and_json_report(ds, tmp_path, capsys):
     data = json.loads(report.read_text())
     assert data["ok"] is False and data["problem_counts"]["malformed_json"] == 1
     assert data["problems"][0]["file"] == "metadata/broken.json"
+
+
+# ---------------------------------------------------------------- optional fields, counters only (issue #15)
+
+from trendflow.cli import main  # noqa: E402
+
+MINIMAL = {"title": DROP, "madeForKids": DROP, "duration_seconds": DROP}
+
+
+def test_snapshot_json_may_lack_collected_at_when_every_file_has_its_own(tmp_path, capsys):
+    ds = HandDataset(tmp_path, folder_times={1: None, 2: None})
+    ds.video("a", {1: {"viewCount": 1, "collected_at": day(1, 1)}, 2: {"viewCount": 5, "collected_at": day(2, -2)}})
+    ds.video("b", {1: {"viewCount": 3, "collected_at": day(1, 2)}, 2: {"viewCount": 4, "collected_at": day(2, 4)}})
+    assert main(["validate-dataset", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "OK (0 errors, 0 warnings)" in out
+    assert "usable videos 2" in out
+
+
+def test_missing_optional_fields_are_counted_warnings_not_errors(tmp_path, capsys):
+    ds = HandDataset(tmp_path)
+    ds.video("full")
+    ds.video("bare1", **MINIMAL)
+    ds.video("bare2", channelTitle=DROP, channel_id="UCx", **MINIMAL)  # the channel id alone is a channel key
+    ds.video("nodur", duration_seconds=None)  # null is absent too
+    report = tmp_path / "r.json"
+    assert main(["validate-dataset", str(tmp_path), "--report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "OK (0 errors, 3 warnings)" in out
+    assert "warning missing_optional_field x3" in out
+    assert "metadata/ [duration_seconds]: absent in 3 of 4 metadata files (e.g. metadata/bare1.json)" in out
+    assert "metadata/ [madeForKids]: absent in 2 of 4 metadata files" in out
+    data = json.loads(report.read_text())
+    assert data["ok"] and data["n_usable"] == 4
+    assert data["missing_optional"] == {"title": 2, "madeForKids": 2, "duration_seconds": 3}
+
+
+def test_a_video_without_any_channel_key_is_an_error_naming_the_field(tmp_path):
+    ds = HandDataset(tmp_path)
+    ds.video("ok")
+    ds.video("nochan", channelTitle=DROP)
+    ds.video("blank", channelTitle="   ", channel_id="")
+    r = validate_dataset(str(tmp_path))
+    assert {(p.file, p.field) for p in _find(r, "missing_field")} == {("metadata/nochan.json", "channelTitle"),
+                                                                      ("metadata/blank.json", "channelTitle")}
+    assert not r.ok and r.n_usable == 1
+
+
+def test_a_dataset_without_video_files_is_counters_only_and_passes(tmp_path, capsys):
+    ds = HandDataset(tmp_path)
+    ds.video("c1", video_file=False)
+    ds.video("c2", video_file=False, **MINIMAL)
+    assert main(["validate-dataset", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "OK (0 errors, 3 warnings)" in out and "counters-only dataset: no video files" in out
+    assert "only the tabular models apply" in out
+    # One video file present: the dataset has content, so the videos that lack theirs are errors again.
+    ds.write("videos/c1.mp4", b"\x00\x00\x00\x18ftypmp42")
+    assert main(["validate-dataset", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "missing_video x1" in out and "metadata/c2.json" in out and "counters-only dataset:" not in out
+
+
+def test_validate_shows_progress_and_never_a_traceback_on_bad_options(tmp_path, capsys):
+    ds = HandDataset(tmp_path)
+    for i in range(3):
+        ds.video(f"p{i}")
+    assert main(["validate-dataset", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "validate-dataset: metadata files 3/3" in err
+    assert main(["validate-dataset", str(tmp_path), "--storage-options", "{not json"]) == 2
+    assert "error: --storage-options is not valid JSON" in capsys.readouterr().err
+    assert main(["validate-dataset", str(tmp_path), "--report", str(tmp_path / "no" / "dir" / "r.json")]) == 2
+    assert "error: cannot write the report" in capsys.readouterr().err

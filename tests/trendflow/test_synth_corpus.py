@@ -150,3 +150,36 @@ def test_small_corpus_with_videos_end_to_end(tmp_path):
     table = build_temporal_table(str(root)).table.to_pandas()
     assert sorted(table["video_id"]) == sorted(truth["video_id"])
     assert np.allclose(table.set_index("video_id").loc[truth["video_id"], "duration_seconds"], truth["duration_s"])
+
+
+def test_likes_are_not_a_copy_of_views_on_the_corpus(meta_corpus):
+    """Issue #15: y_likes_14 correlated 0.997 with log1p(like_rate_s1 · Δviews_14) on this corpus (videos with
+    ≥ 100 likes at snapshot 1) when likes were like_rate·views; with a drifting like rate it is 0.951."""
+    t = build_temporal_table(str(meta_corpus)).table.to_pandas()
+    d = t[t["has_y_likes_14"] & t["has_y_views_14"] & (t["likes_s1"] >= 100)]
+    proxy = np.log1p(d["like_rate"] * np.expm1(d["y_views_14"]))
+    corr = np.corrcoef(d["y_likes_14"], proxy)[0, 1]
+    assert len(d) > 300 and 0.93 < corr < 0.97, (len(d), corr)
+
+
+def test_minimal_metadata_is_a_counters_only_dataset_that_validates(tmp_path, capsys):
+    import json
+
+    from trendflow.cli import main
+
+    root = tmp_path / "counters"
+    assert main(["synth", "--out", str(root), "--videos", "40", "--seed", "5", "--no-video-files",
+                 "--minimal-metadata"]) == 0
+    files = sorted((root / "metadata").glob("*.json"))
+    assert files and all(set(json.loads(f.read_text())) <= {"video_id", "platform_id", "publishedAt",
+                                                            "channelTitle", "channel_id"} for f in files)
+    assert main(["validate-dataset", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "counters-only dataset" in out and "missing_optional_field x3" in out
+    assert f"[duration_seconds]: absent in {len(files)} of {len(files)} metadata files" in out
+    # Same seed, same counters as the full corpus: only the metadata differ.
+    assert main(["synth", "--out", str(tmp_path / "full"), "--videos", "40", "--seed", "5", "--no-video-files"]) == 0
+    for snap in (root / "snapshots" / "2").glob("*.json"):
+        assert snap.read_text() == (tmp_path / "full" / "snapshots" / "2" / snap.name).read_text()
+    assert main(["synth", "--out", str(root), "--videos", "4", "--no-video-files"]) == 2
+    assert "is not empty" in capsys.readouterr().err

@@ -87,3 +87,30 @@ def test_pickup_term_strengthens_the_content_signal_beyond_snapshot_1():
     without = residual_corr(growth.GrowthParams(c_pickup=0.0))
     default = residual_corr(growth.GrowthParams())
     assert growth.GrowthParams().c_pickup > 0 and default > without + 0.1
+
+
+def _likes_vs_views_corr(params, n=4000, seed=3):
+    """corr(y_likes_14, log1p(like_rate_s1 · Δviews_14)) over videos with ≥ 100 likes at snapshot 1 (where
+    rounding does not blur the rate), and the residual's correlation with the pacing term."""
+    rng = np.random.default_rng(seed)
+    content = _content(n, rng)
+    ages = rng.uniform(0.05, 300, n)[:, None] + np.array([0, 7, 14, 21])[None, :]
+    g = growth.simulate(content, 10 ** rng.uniform(2, 7, n), 10 ** rng.uniform(2, 6, n), rng.normal(0, 0.5, n),
+                        ages, rng, params)
+    keep = g.likes[:, 0] >= 100
+    y = np.log1p(g.likes[keep, 2] - g.likes[keep, 0])
+    proxy = np.log1p(g.likes[keep, 0] / g.views[keep, 0] * (g.views[keep, 2] - g.views[keep, 0]))
+    pacing = growth.appeal_terms(content)["pacing"][keep]
+    return np.corrcoef(y, proxy)[0, 1], np.corrcoef(y - proxy, pacing)[0, 1]
+
+
+def test_likes_follow_their_own_drifting_rate_not_a_copy_of_views():
+    """Before issue #15 likes were like_rate_s1 · views: the likes head was a near-copy of the views head
+    (corr 0.991 here; 0.997 on the 2,500-video corpus). With a per-video drifting like rate it is 0.933."""
+    constant = growth.GrowthParams(like_drift0=0, like_drift_young=0, like_drift_pacing=0, sigma_like_drift=0,
+                                   sigma_like_walk=0)
+    corr_before, _ = _likes_vs_views_corr(constant)
+    corr_now, pacing_corr = _likes_vs_views_corr(growth.GrowthParams())
+    assert corr_before > 0.99
+    assert 0.90 < corr_now < 0.96, corr_now
+    assert pacing_corr > 0.3, pacing_corr  # part of the drift is content (pacing: 0.42; 0.16 before), learnable

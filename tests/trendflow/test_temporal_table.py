@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from trendflow.dataset import DatasetError
 from trendflow.dataset.cli import cmd_temporal
 from trendflow.temporal import (
     MASK_COLUMNS, NUMERIC_FEATURES, TargetsConfig, build_temporal_table, channel_key, channel_time_split,
@@ -104,10 +107,95 @@ class _Args:
 def test_cli_prints_the_summary_table(tmp_path, capsys):
     _dataset(tmp_path / "d")
     out = tmp_path / "t.parquet"
-    assert cmd_temporal(_Args(dataset=str(tmp_path / "d"), out=str(out), seed=7)) == 0
-    text = capsys.readouterr().out
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("targets: {metrics: {views: viewCount}, horizons_days: [7, 14]}\n")
+    assert cmd_temporal(_Args(dataset=str(tmp_path / "d"), out=str(out), seed=7, config=str(cfg))) == 0
+    captured = capsys.readouterr()
+    text = captured.out
     assert "temporal table: 60 videos, 12 channels" in text
-    for word in ("train", "val", "test", "lt_24h", "d1_30", "gt_30d", "7d", "14d", "21d", "y_views"):
+    for word in ("train", "val", "test", "lt_24h", "d1_30", "gt_30d", "label coverage per head"):
         assert word in text
+    assert re.search(r"y_views_7 +60 +100.0% +\d+ +0", text) and re.search(r"y_views_14 +60 +100.0%", text)
+    assert "temporal: metadata files 60/60" in captured.err  # progress
     assert read_temporal_table(str(out))[1]["targets"]["split_seed"] == 7
-    assert cmd_temporal(_Args(dataset=str(tmp_path / "missing"), out=str(tmp_path / "x.parquet"))) == 1
+    with pytest.raises(DatasetError, match="no metadata file"):
+        cmd_temporal(_Args(dataset=str(tmp_path / "missing"), out=str(tmp_path / "x.parquet")))
+
+
+def test_the_table_carries_the_targets_said_once_in_the_config(tmp_path):
+    """Targets and horizons are declared once (`targets:`); the table's metadata carries them onwards."""
+    from trendflow.cli import main
+
+    _dataset(tmp_path / "d")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("targets:\n  metrics: {views: viewCount}\n  horizons_days: [14, 7]\n  tolerance_days: 0.5\n")
+    assert main(["temporal", "--dataset", str(tmp_path / "d"), "--out", str(tmp_path / "t.parquet"),
+                 "--config", str(cfg)]) == 0
+    table, meta = read_temporal_table(str(tmp_path / "t.parquet"))
+    assert meta["targets"]["metrics"] == {"views": "viewCount"} and meta["targets"]["horizons_days"] == [7, 14]
+    assert meta["targets"]["tolerance_days"] == 0.5 and meta["target_keys"] == ["views_7", "views_14"]
+    assert [c for c in table.column_names if c.startswith("y_")] == ["y_views_7", "y_views_14"]
+
+
+def _daily(root, days=(1, 2, 3, 4, 5), n=20):
+    """Videos collected every day after snapshot 1 (like a public trending table), with likes."""
+    from .test_dataset_fixtures import T1
+
+    ds = HandDataset(root, n_snapshots=0)
+    for k in range(1, len(days) + 2):
+        ds.folder(k, None)
+    for i in range(n):
+        snaps = {1: {"viewCount": 100 + i, "likeCount": 3, "collected_at": T1}}
+        for k, d in enumerate(days, start=2):
+            snaps[k] = {"viewCount": 100 + i + 10 * d, "likeCount": 3 + d,
+                        "collected_at": T1 + timedelta(days=d, hours=(i % 5) - 2)}
+        ds.video(f"d{i:02d}", snaps, channelTitle=f"ch{i % 6}", video_file=False)
+    return ds
+
+
+def test_an_empty_head_stops_temporal_with_the_horizons_and_a_suggestion(tmp_path, capsys):
+    from trendflow.cli import main
+
+    _daily(tmp_path / "d")
+    out = tmp_path / "t.parquet"
+    assert main(["temporal", "--dataset", str(tmp_path / "d"), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "label coverage per head" in captured.out and re.search(r"y_views_7 +0 +0.0%", captured.out)
+    err = captured.err
+    assert "\nerror: no labelled row for 6 of 6 heads (views_7, views_14, views_21, likes_7" in err
+    assert "horizons [7, 14, 21] days: no video has a snapshot within ±1 days of them" in err
+    assert "observed gaps after snapshot 1 (days: videos): 1d: 20, 2d: 20, 3d: 20, 4d: 20, 5d: 20" in err
+    assert "try targets: {horizons_days: [1, 3, 5], tolerance_days: 0.9}" in err
+    assert "Traceback" not in err and not out.exists()  # nothing written
+    # The suggestion works as given: said once in `targets:`, every head is labelled.
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("targets: {horizons_days: [1, 3, 5], tolerance_days: 0.9}\n")
+    assert main(["temporal", "--dataset", str(tmp_path / "d"), "--out", str(out), "--config", str(cfg)]) == 0
+    assert re.search(r"y_likes_5 +20 +100.0%", capsys.readouterr().out)
+
+
+def test_a_head_whose_counter_is_missing_everywhere_names_the_target(tmp_path, capsys):
+    from trendflow.cli import main
+
+    ds = HandDataset(tmp_path / "d")
+    for i in range(4):
+        ds.video(f"v{i}", {1: {"viewCount": 5}, 2: {"viewCount": 9}}, channelTitle=f"c{i}")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("targets: {horizons_days: [7]}\n")
+    assert main(["temporal", "--dataset", str(tmp_path / "d"), "--out", str(tmp_path / "t.parquet"),
+                 "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "no labelled row for 1 of 2 heads (likes_7)" in err
+    assert "likes_7: the horizon is matched, but likeCount is missing" in err and "remove `likes`" in err
+
+
+@pytest.mark.parametrize("gaps, horizons, expected", [
+    ({1: 50, 2: 50, 3: 50, 4: 50, 5: 50}, [7, 14, 21], ([1, 3, 5], 0.9)),
+    ({7: 50, 14: 50, 21: 1, 28: 50}, [7, 14, 21], ([7, 14, 28], 1.0)),   # 21 too rare: 28 instead
+    ({1: 2, 30: 50}, [7], ([30], 1.0)),
+    ({}, [7, 14], ([], 1.0)),
+])
+def test_suggested_horizons_come_from_the_observed_gaps(gaps, horizons, expected):
+    from trendflow.temporal import suggest_horizons
+
+    assert suggest_horizons(gaps, 50, TargetsConfig(horizons_days=horizons)) == expected

@@ -180,3 +180,33 @@ def test_horizons_are_configuration(tmp_path):
     t = build_temporal_table(str(tmp_path), cfg).table
     assert [c for c in t.column_names if c.startswith("y_")] == ["y_views_7", "y_views_14"]
     assert np.allclose(t.column("y_views_14").to_numpy(), np.log1p(19))
+
+
+def test_missing_optional_metadata_becomes_nan_and_masks_in_the_table(tmp_path):
+    from trendflow.cli import main
+    from trendflow.temporal import SCHEMA_VERSION, read_temporal_table
+
+    from .test_dataset_fixtures import DROP
+
+    ds = HandDataset(tmp_path / "d")
+    snaps = {1: {"viewCount": 10, "likeCount": 1}, 2: {"viewCount": 30, "likeCount": 2}}
+    ds.video("full", snaps, title="abc", madeForKids=True, duration_seconds=42.0)
+    ds.video("bare", snaps, title=DROP, madeForKids=DROP, duration_seconds=DROP, channelTitle=DROP,
+             channel_id="UCbare")
+    assert main(["temporal", "--dataset", str(tmp_path / "d"), "--out", str(tmp_path / "t.parquet"),
+                 "--config", _targets_yaml(tmp_path, "targets: {horizons_days: [7]}")]) == 0
+    table, meta = read_temporal_table(str(tmp_path / "t.parquet"))
+    rows = {r["video_id"]: r for r in table.to_pylist()}
+    bare, full = rows["bare"], rows["full"]
+    for name in ("duration_seconds", "made_for_kids", "title_length"):
+        assert math.isnan(bare[name]) and bare[f"{name}_present"] is False, name
+        assert full[f"{name}_present"] is True, name
+    assert (full["duration_seconds"], full["made_for_kids"], full["title_length"]) == (42.0, 1.0, 3.0)
+    assert bare["channel_key"] == "youtube/id:UCbare" and bare["y_views_7"] == pytest.approx(math.log1p(20))
+    assert meta["schema_version"] == SCHEMA_VERSION == 2
+
+
+def _targets_yaml(tmp_path, text):
+    p = tmp_path / "targets.yaml"
+    p.write_text(text + "\n")
+    return str(p)

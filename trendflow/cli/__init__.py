@@ -14,9 +14,10 @@ from importlib.metadata import entry_points
 from trendflow import __version__
 from trendflow.artifacts import ArtifactError
 from trendflow.config import ConfigError
+from trendflow.dataset.errors import DatasetError
 from trendflow.ids import UnsafeIdError
 
-USER_ERRORS = (ArtifactError, ConfigError, UnsafeIdError, FileNotFoundError)
+USER_ERRORS = (ArtifactError, ConfigError, DatasetError, UnsafeIdError, FileNotFoundError)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,16 +1,19 @@
-"""Dataset commands: `trendflow validate-dataset`, `trendflow temporal`, `trendflow synth`.
+"""Dataset commands: `validate-dataset`, `temporal`, `synth`, `import-counters`.
 
     trendflow synth --out demo_data --videos 200 --seed 0
     trendflow validate-dataset demo_data --report problems.json
     trendflow temporal --dataset demo_data --out demo_out/temporal.parquet [--config cfg.yaml]
+    trendflow import-counters --table counters.csv --out counters_data [--offsets-days 0,7,14,21]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+
+from trendflow.dataset.errors import DatasetError
+from trendflow.dataset.progress import Progress
 
 
 def _storage_options(text: str | None) -> dict | None:
@@ -19,9 +22,9 @@ def _storage_options(text: str | None) -> dict | None:
     try:
         opts = json.loads(text)
     except json.JSONDecodeError as e:
-        raise SystemExit(f"--storage-options is not valid JSON: {e}")
+        raise DatasetError(f"--storage-options is not valid JSON: {e}") from None
     if not isinstance(opts, dict):
-        raise SystemExit("--storage-options must be a JSON object")
+        raise DatasetError("--storage-options must be a JSON object")
     return opts
 
 
@@ -29,34 +32,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from trendflow.dataset.validate import validate_dataset
 
     report = validate_dataset(args.dataset, _storage_options(args.storage_options),
-                              require_videos=not args.metadata_only, workers=args.workers)
+                              require_videos=not args.metadata_only, workers=args.workers,
+                              progress=Progress("validate-dataset: metadata files"))
     print(report.format(max_per_code=args.max_per_code))
     if args.report:
-        report.write_json(args.report)
+        try:
+            report.write_json(args.report)
+        except OSError as e:
+            raise DatasetError(f"cannot write the report {args.report}: {e}") from None
         print(f"full report: {args.report}")
     return 0 if report.ok else 1
 
 
 def cmd_temporal(args: argparse.Namespace) -> int:
-    from trendflow.config import ConfigError, load_section
-    from trendflow.temporal import TargetsConfig, build_temporal_table, format_summary, write_temporal_table
+    from trendflow.config import load_section
+    from trendflow.temporal import (
+        TargetsConfig, build_temporal_table, check_label_coverage, format_summary, write_temporal_table)
 
-    try:
-        cfg = load_section(args.config, "targets", TargetsConfig)
-    except ConfigError as e:
-        print(e, file=sys.stderr)
-        return 2
+    cfg = load_section(args.config, "targets", TargetsConfig)  # a ConfigError is an `error: ...`, exit 2
     if args.seed is not None:
         cfg = cfg.model_copy(update={"split_seed": args.seed})
     start = time.perf_counter()
-    try:
-        result = build_temporal_table(args.dataset, cfg, storage_options=_storage_options(args.storage_options),
-                                      workers=args.workers)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    write_temporal_table(result, args.out)
+    result = build_temporal_table(args.dataset, cfg, storage_options=_storage_options(args.storage_options),
+                                  workers=args.workers, progress=Progress("temporal: metadata files"))
     print(format_summary(result.summary))
+    check_label_coverage(result.summary, cfg)  # an empty head stops here, before anything is written
+    try:
+        write_temporal_table(result, args.out)
+    except OSError as e:
+        raise DatasetError(f"cannot write {args.out}: {e}") from None
     print(f"wrote {args.out} ({result.table.num_rows} rows, {result.table.num_columns} columns) "
           f"in {time.perf_counter() - start:.1f}s")
     return 0
@@ -66,21 +70,41 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from trendflow.synth.corpus import generate_corpus
 
     start = time.perf_counter()
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        if time.perf_counter() - last[0] > 10 or done == total:
-            last[0] = time.perf_counter()
-            print(f"  videos rendered {done}/{total}", flush=True)
-
     try:
         summary = generate_corpus(args.out, args.videos, args.seed, write_videos=not args.no_video_files,
                                   workers=args.workers, max_video_seconds=args.max_video_seconds,
-                                  progress=progress)
+                                  minimal_metadata=args.minimal_metadata, snapshot_days=args.snapshot_days,
+                                  progress=Progress("videos rendered"))
     except (FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        raise DatasetError(str(e)) from None
     print(" ".join(f"{k}={v}" for k, v in summary.items()) + f" in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _offsets(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of days: {text!r}") from None
+
+
+def _renames(text: str) -> dict[str, str]:
+    pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
+    if any(len(p) != 2 or not p[0].strip() or not p[1].strip() for p in pairs):
+        raise argparse.ArgumentTypeError(f"expected old=new[,old=new...], got {text!r}")
+    return {a.strip(): b.strip() for a, b in pairs}
+
+
+def cmd_import_counters(args: argparse.Namespace) -> int:
+    from trendflow.dataset.import_counters import REPORT_FILE, import_counters
+
+    if args.tolerance_days is not None and args.offsets_days is None:
+        raise DatasetError("--tolerance-days applies to --offsets-days only")
+    report = import_counters(args.table, args.out, metadata_path=args.metadata, offsets_days=args.offsets_days,
+                             tolerance_days=args.tolerance_days, overwrite=args.overwrite, rename=args.rename,
+                             progress=Progress)
+    print(report.format(max_rows=args.max_bad_rows))
+    print(f"full report: {args.out}/{REPORT_FILE}; next: trendflow validate-dataset {args.out}")
     return 0
 
 
@@ -118,5 +142,36 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="processes writing videos (at most 2)")
     p.add_argument("--max-video-seconds", type=float, default=150.0, help="longest video (default 150 s)")
-    p.add_argument("--no-video-files", action="store_true", help="metadata and snapshots only (fast)")
+    p.add_argument("--no-video-files", action="store_true", help="metadata and snapshots only (fast): a "
+                   "counters-only dataset")
+    p.add_argument("--minimal-metadata", action="store_true",
+                   help="metadata with only the required fields (ids, publishedAt, channel), like public counters "
+                        "data sets: no title, duration_seconds, madeForKids, tags, ...")
+    p.add_argument("--snapshot-days", type=_offsets, default=(0.0, 7.0, 14.0, 21.0), metavar="0,7,14,21",
+                   help="days of the snapshots after the first (default 0,7,14,21; e.g. 0,1,3,5)")
     p.set_defaults(func=cmd_synth)
+
+    p = subparsers.add_parser(
+        "import-counters", help="turn a long counters table (one row per video and collection) into a dataset",
+        description="Read a CSV or Parquet table with one row per video and collection time (video_id, "
+                    "collected_at, viewCount, likeCount, commentCount, ...) and write the SPEC §2 layout "
+                    "(metadata/<id>.json, snapshots/<k>/). Bad rows are reported with their line numbers and "
+                    "skipped. Rules: trendflow/dataset/import_counters.py.")
+    p.add_argument("--table", required=True, help="counters table: .csv, .csv.gz, .parquet")
+    p.add_argument("--metadata", help="metadata table, one row per video (video_id, publishedAt, channelTitle or "
+                                      "channel_id, title, ...); default: the metadata columns of --table")
+    p.add_argument("--out", required=True, help="new or empty dataset folder")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--every-collection", action="store_true",
+                      help="every distinct collected_at of a video is a snapshot, its first is snapshot 1 (default)")
+    mode.add_argument("--offsets-days", type=_offsets, metavar="0,7,14,21",
+                      help="snapshot j = the collection nearest to the video's first + offset j, within the tolerance")
+    p.add_argument("--tolerance-days", type=float,
+                   help="with --offsets-days: how far a collection may be from its offset (default: 1, or 0.45 x the "
+                        "smallest gap between offsets)")
+    p.add_argument("--rename", type=_renames, metavar="OLD=NEW,...",
+                   help="rename columns of both tables, e.g. publish_time=publishedAt,channel_title=channelTitle")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the metadata/ and snapshots/ of a non-empty --out (other files are kept)")
+    p.add_argument("--max-bad-rows", type=int, default=20, help="bad rows printed (all are in the report file)")
+    p.set_defaults(func=cmd_import_counters)

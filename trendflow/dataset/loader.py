@@ -19,7 +19,12 @@ Rules:
   file (the one named after the id), conflicting copies are all dropped. `finish()` reports
   both and lists the files to drop.
 - The time of snapshot k for a video is its own `collected_at`, else the folder's
-  `snapshot.json` time; with neither the snapshot is unusable (`missing_time`).
+  `snapshot.json` time; with neither the snapshot is unusable (`missing_time`). A folder's
+  `snapshot.json` may lack `collected_at` when every file in it carries its own.
+- A dataset without any video file is counters-only (`reader.counters_only`): videos are not
+  required, only the tabular models apply.
+- Metadata fields other than the ids, `publishedAt` and the channel key are optional; the
+  expected ones a record lacks are listed in `record.missing_optional` (warnings, never fatal).
 - Every problem names the file (relative to the root) and the field; a bad file never stops
   the others. `PROBLEM_CODES` lists the codes and their severity.
 """
@@ -39,7 +44,7 @@ from typing import Any, Callable, Iterable, Iterator
 from pydantic import ValidationError
 
 from trendflow.dataset.models import (
-    SNAPSHOT_COUNTERS, Comment, SnapshotFolderInfo, VideoMetadata, VideoSnapshot)
+    EXPECTED_OPTIONAL_FIELDS, SNAPSHOT_COUNTERS, Comment, SnapshotFolderInfo, VideoMetadata, VideoSnapshot)
 from trendflow.ids import UnsafeIdError, canonical_json, validate_platform_id, validate_video_id
 from trendflow.storage import Storage
 
@@ -57,9 +62,12 @@ PROBLEM_CODES: dict[str, tuple[str, str]] = {
     "unsafe_id": ("error", "a video_id/platform_id (or a file name) cannot be used as a path component"),
     "snapshot_id_mismatch": ("error", "a snapshot file's video_id field names another video"),
     "missing_snapshot_1": ("error", "a video has no snapshot 1, so it has no features and no t0"),
-    "missing_video": ("error", "a metadata file has no video file (not checked with require_videos=False)"),
+    "missing_video": ("error", "a metadata file has no video file (not checked with require_videos=False, "
+                               "nor in a counters-only dataset)"),
     "empty_video": ("error", "a video file has zero bytes"),
     "missing_snapshot_info": ("error", "snapshots/<k>/snapshot.json is absent"),
+    "missing_optional_field": ("warning", "an expected but optional metadata field is absent; its feature is "
+                                          "NaN + a *_present mask for those videos"),
     "duplicate_id": ("warning", "several metadata files for one (platform_id, video_id); dropped, never merged"),
     "id_mismatch": ("warning", "a metadata file name differs from its video_id field (the field is the key)"),
     "orphan_video": ("warning", "a video file has no metadata"),
@@ -118,6 +126,7 @@ class VideoRecord:
     snapshot_files: dict[int, str] = field(default_factory=dict)
     comments_listed: dict[int, int] = field(default_factory=dict)  # number of comments stored per snapshot
     video_file: str | None = None
+    missing_optional: tuple[str, ...] = ()  # EXPECTED_OPTIONAL_FIELDS absent from the metadata
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -143,7 +152,8 @@ class DatasetReader:
     """Streams `VideoRecord`s from a dataset root; see the module docstring for the rules.
 
     require_videos: report metadata without a video file (`missing_video`). Off for
-    metadata-only datasets (targets need only metadata and snapshots).
+    metadata-only datasets (targets need only metadata and snapshots), and moot for a dataset
+    without any video file (`counters_only`).
     parse_comments: validate each stored comment (slower); when False comments are only counted.
     workers: files read in parallel threads (useful on object stores; 1 = plain sequential).
     """
@@ -162,6 +172,7 @@ class DatasetReader:
         self._copies: dict[tuple[str, str], list[str]] = {}  # key -> all its files, only for duplicates
         self._seen_ids: set[str] = set()
         self._scan()
+        self.counters_only = not self.video_files  # no video file at all: a counters-only dataset
 
     # ------------------------------------------------------------------ listing
     def _ls(self, rel: str, sizes: bool = False) -> list[tuple[str, bool, int]] | None:
@@ -261,10 +272,7 @@ class DatasetReader:
             self.problems.append(Problem("invalid_field", info_rel,
                                                f"snapshot_index {info.snapshot_index} in folder {k}",
                                                "snapshot_index"))
-        if info.collected_at is None:
-            self.problems.append(Problem(
-                "missing_time", info_rel, "no collected_at: only videos with their own time are usable",
-                "collected_at"))
+        # Without a folder time every file needs its own collected_at; a file without one is reported.
         folder.collected_at = info.collected_at
         return folder
 
@@ -292,7 +300,8 @@ class DatasetReader:
     def _validation_problems(e: ValidationError, rel: str, video_id: str | None) -> list[Problem]:
         out = []
         for err in e.errors():
-            loc = ".".join(str(p) for p in err["loc"])
+            # A model-level rule (the channel key) names its field in the error context.
+            loc = ".".join(str(p) for p in err["loc"]) or (err.get("ctx") or {}).get("field", "")
             top = str(err["loc"][0]) if err["loc"] else ""
             if err["type"] == "missing":
                 code = "missing_field"
@@ -338,6 +347,8 @@ class DatasetReader:
             rec.metadata = VideoMetadata.model_validate(raw)
         except ValidationError as e:
             rec.problems.extend(self._validation_problems(e, metadata_file, rec.video_id))
+        else:
+            rec.missing_optional = tuple(f for f in EXPECTED_OPTIONAL_FIELDS if getattr(rec.metadata, f) is None)
         self._read_snapshots(rec)
         self._locate_video(rec)
         return rec
@@ -401,7 +412,7 @@ class DatasetReader:
 
     def _locate_video(self, rec: VideoRecord) -> None:
         rec.video_file = self.video_files.get(rec.video_id)
-        if rec.video_file is None and self.require_videos:
+        if rec.video_file is None and self.require_videos and not self.counters_only:
             rec.problems.append(Problem("missing_video", rec.metadata_file,
                                         f"no videos/{rec.video_id}.<{'|'.join(e[1:] for e in VIDEO_EXTENSIONS)}>",
                                         None, rec.video_id))

@@ -1,8 +1,10 @@
 """Pydantic models of the dataset contract (SPEC §2): video metadata, snapshot counters, comments.
 
 Unknown extra fields are kept (`model_extra`), never rejected: the crawler may add fields and
-they must survive a round trip. Optional fields may be absent or null; they become NaN plus a
-`*_present` mask later (trendflow.temporal), never zeros. Counters accept what the YouTube API
+they must survive a round trip. Only the ids, `publishedAt` and a channel key (`channel_id` or
+`channelTitle`) are required (SPEC §2): other sources, such as public counter tables, lack the
+rest. Optional fields may be absent or null; they become NaN plus a `*_present` mask later
+(trendflow.temporal), never zeros. Counters accept what the YouTube API
 returns (integers or decimal strings such as "1234") and reject negatives, non-numbers and bools.
 Datetimes must carry a zone or are taken as UTC.
 """
@@ -12,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Optional
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 # Fields that hold counters in a snapshot file (validated as non-negative integers).
 SNAPSHOT_COUNTERS = ("viewCount", "likeCount", "commentCount", "subscriberCount", "videoCount",
@@ -30,6 +33,10 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+# Fields SPEC §2 expects from a YouTube crawl that other sources lack: optional, but a missing one is
+# worth a warning (`validate-dataset`), since its feature becomes NaN + mask for that video.
+EXPECTED_OPTIONAL_FIELDS = ("title", "madeForKids", "duration_seconds")
+
 Counter = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
@@ -44,14 +51,15 @@ class VideoMetadata(_Open):
 
     video_id: str = Field(description="Platform video id; validated before it is used in a path.")
     platform_id: str = Field("youtube", description="Platform; (platform_id, video_id) is the unique key.")
-    title: str
+    title: Optional[str] = None
     description: Optional[str] = None
     tags: Optional[list[str]] = None
     language: Optional[str] = None
-    madeForKids: bool
+    madeForKids: Optional[bool] = None
     thumbnails: Optional[dict[str, Any]] = None
     publishedAt: UtcDatetime = Field(description="Publication time (trusted; used for the time split).")
-    channelTitle: str
+    channelTitle: Optional[str] = Field(None, description="Channel name; the approximate channel key when "
+                                                          "channel_id is absent (one of the two is required).")
     channel_id: Optional[str] = Field(None, description="Stable channel id (enrichment); else channelTitle "
                                                         "is the approximate channel key.")
     country: Optional[str] = None
@@ -62,8 +70,17 @@ class VideoMetadata(_Open):
     chapters: Optional[list[Any]] = None
     formats: Optional[list[Any]] = None
     thumbnails_ytdlp: Optional[Any] = None
-    duration_seconds: float = Field(gt=0, description="Video duration (4..1200 s in the training data).")
+    duration_seconds: Optional[float] = Field(None, gt=0,
+                                              description="Video duration (4..1200 s in the training data).")
     category: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _channel_key(self):
+        # The channel key groups the split (no channel in two splits): without one a video cannot be placed.
+        if not (self.channel_id or "").strip() and not (self.channelTitle or "").strip():
+            raise PydanticCustomError("missing", "a channel key is required: channel_id or channelTitle",
+                                      {"field": "channelTitle"})
+        return self
 
 
 class Comment(_Open):

@@ -2,16 +2,18 @@
 
 Real data cannot ship with the project, so this writes a stand-in with the same structure and
 quirks: real H.264/AAC mp4 files (PyAV, via trendflow.synth.video) with hard cuts, fades,
-motion, colour and loudness/tempo that differ per video; metadata; 4 weekly snapshots.
+motion, colour and loudness/tempo that differ per video; metadata; 4 weekly snapshots (another
+schedule with `snapshot_days`, e.g. 0, 1, 3, 5 days).
 
     generate_corpus("demo_data", n_videos=200, seed=0)             # ~1-3 min on 2 cores
     generate_corpus("bench_data", n_videos=100_000, write_videos=False)  # metadata + snapshots only
+    generate_corpus("counters", 2000, write_videos=False, minimal_metadata=True)  # like a public counters set
 
 Structure (fractions are expectations; the snapshot-2 gaps and the age ranges are exact):
 - channels with several videos each (lognormal sizes, 1-80); 80% carry `channel_id`, the rest only
   `channelTitle`; 3% hide their subscriber count;
 - age at snapshot 1 spread over 8 ranges from <1 day to >3 years, ~11.5% younger than 24 h;
-- snapshot folders 7 days apart with their own `snapshot.json` time; 85% of the per-video files
+- snapshot folders 7 days apart (by default) with their own `snapshot.json` time; 85% of the per-video files
   carry their own `collected_at`, jittered by a few hours (σ 2.5 h, at most 8 h); 1% of videos
   have snapshot 3 or 4 taken 1.3-3 days late (outside the default tolerance);
 - snapshot 2 missing for 30% of videos, snapshots 3 and 4 for 1% each;
@@ -34,7 +36,7 @@ content_source ("rendered" | "planned"), duration_s, fps, width, height, vfr, ro
 n_shots, shots_per_min, cut_times_s, shot_kinds, transition_kinds, brightness, saturation,
 motion, audio_kind ("drums" | "ambient" | "silent" | "none"), has_audio_track, sample_rate,
 audio_channels, loudness_lufs (NaN when silent/none), tempo_bpm (NaN without a beat), appeal
-and its terms (term_<name>), log_rate, alpha, boost, like_rate, comment_rate, channel_effect,
+and its terms (term_<name>), log_rate, alpha, boost, like_rate, like_drift, comment_rate, channel_effect,
 corrected_snapshot / late_snapshot (-1 when none), duplicate ("" | "identical" | "conflicting"),
 expected_y_views_<h> (noise-free oracle label for h = 7, 14, 21).
 """
@@ -57,7 +59,7 @@ import numpy as np
 from trendflow.synth import growth as growth_model
 
 TRUTH_FILE = "_synth_truth.parquet"
-N_SNAPSHOTS = 4
+SNAPSHOT_DAYS = (0.0, 7.0, 14.0, 21.0)  # default schedule: 4 weekly snapshots (SPEC §2)
 HORIZONS = (7, 14, 21)
 SNAPSHOT1_TIME = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 CATEGORIES = ("Film & Animation", "Autos & Vehicles", "Music", "Pets & Animals", "Sports", "Travel & Events",
@@ -127,7 +129,10 @@ class Plan:
     ch: dict[str, np.ndarray]
 
 
-def plan_corpus(n: int, seed: int, *, max_video_seconds: float = 150.0, write_videos: bool = True) -> Plan:
+def plan_corpus(n: int, seed: int, *, max_video_seconds: float = 150.0, write_videos: bool = True,
+                snapshot_days: tuple[float, ...] = SNAPSHOT_DAYS) -> Plan:
+    days = _check_snapshot_days(snapshot_days)
+    n_snap = len(days)
     rng = np.random.default_rng(seed)
     # Channel sizes: most channels have a few videos, some dozens (lognormal, capped).
     sizes = np.clip(np.round(np.exp(rng.normal(0.6, 0.9, n))), 1, 80).astype(int)
@@ -156,22 +161,23 @@ def plan_corpus(n: int, seed: int, *, max_video_seconds: float = 150.0, write_vi
     hi = np.log([ranges[i][1] for i in which])
     v["age_hours_s1"] = np.exp(rng.uniform(lo, hi))
     # Snapshot times: folder time + per-video jitter (when the file carries its own collected_at).
-    folder_offset_h = np.r_[0.0, rng.uniform(-3, 3, N_SNAPSHOTS - 1)]
-    v["folder_times"] = np.array([SNAPSHOT1_TIME.timestamp() + (7 * k * 24 + folder_offset_h[k]) * 3600
-                                  for k in range(N_SNAPSHOTS)])
-    own = rng.uniform(size=(n, N_SNAPSHOTS)) < 0.85
-    jitter_h = np.clip(rng.normal(0, 2.5, (n, N_SNAPSHOTS)), -8, 8) * own
+    folder_offset_h = np.r_[0.0, rng.uniform(-3, 3, n_snap - 1)]
+    v["folder_times"] = np.array([SNAPSHOT1_TIME.timestamp() + (days[k] * 24 + folder_offset_h[k]) * 3600
+                                  for k in range(n_snap)])
+    own = rng.uniform(size=(n, n_snap)) < 0.85
+    jitter_h = np.clip(rng.normal(0, 2.5, (n, n_snap)), -8, 8) * own
     late = np.full(n, -1)
     late_rows = np.flatnonzero(rng.uniform(size=n) < 0.01)
-    late[late_rows] = rng.integers(2, N_SNAPSHOTS, late_rows.size)  # snapshot index 3 or 4 (0-based 2, 3)
+    late[late_rows] = rng.integers(2, n_snap, late_rows.size)  # snapshot index 3 or later (0-based 2, ...)
     own[late_rows, late[late_rows]] = True
-    jitter_h[late_rows, late[late_rows]] += rng.uniform(1.3, 3.0, late_rows.size) * 24
+    late_scale = min(1.0, float(np.min(np.diff(days))) / 7.0)  # "late" shrinks with a denser schedule
+    jitter_h[late_rows, late[late_rows]] += rng.uniform(1.3, 3.0, late_rows.size) * 24 * late_scale
     v["own_time"], v["late_snapshot"] = own, np.where(late >= 0, late + 1, -1)
     v["snap_times"] = v["folder_times"][None, :] + jitter_h * 3600  # (N, K) epoch seconds
     v["published"] = v["snap_times"][:, 0] - v["age_hours_s1"] * 3600
-    present = np.ones((n, N_SNAPSHOTS), bool)
+    present = np.ones((n, n_snap), bool)
     present[rng.choice(n, size=int(round(0.30 * n)), replace=False), 1] = False  # exactly 30%, even for small n
-    present[:, 2:] = rng.uniform(size=(n, N_SNAPSHOTS - 2)) >= 0.01
+    present[:, 2:] = rng.uniform(size=(n, n_snap - 2)) >= 0.01
     v["present"] = present
     # Content as planned (rendering replaces these with what is measured on the file).
     if write_videos:
@@ -207,7 +213,7 @@ def plan_corpus(n: int, seed: int, *, max_video_seconds: float = 150.0, write_vi
     v["string_counters"] = rng.uniform(size=n) < 0.30
     corrected = np.full(n, -1)
     rows = np.flatnonzero(rng.uniform(size=n) < 0.01)
-    corrected[rows] = rng.integers(2, N_SNAPSHOTS + 1, rows.size)
+    corrected[rows] = rng.integers(2, n_snap + 1, rows.size)
     v["corrected_snapshot"] = corrected
     dup = np.full(n, "", dtype=object)
     n_dup = int(round(0.005 * n)) if n >= 100 else 0
@@ -216,6 +222,13 @@ def plan_corpus(n: int, seed: int, *, max_video_seconds: float = 150.0, write_vi
         dup[rows] = np.where(rng.uniform(size=n_dup) < 0.6, "identical", "conflicting")
     v["duplicate"] = dup
     return Plan(v=v, ch=ch)
+
+
+def _check_snapshot_days(snapshot_days) -> tuple[float, ...]:
+    days = tuple(float(d) for d in snapshot_days)
+    if len(days) < 3 or days[0] != 0 or any(b <= a for a, b in zip(days, days[1:])):
+        raise ValueError(f"snapshot days must start with 0, increase, and hold at least 3 snapshots; got {list(days)}")
+    return days
 
 
 # ------------------------------------------------------------------------------- rendering
@@ -437,13 +450,22 @@ def _counter(value: float, as_string: bool) -> int | str:
     return str(int(value)) if as_string else int(value)
 
 
+# What a public counters table has: the ids, the publish time and the channel (SPEC §2's required fields).
+MINIMAL_METADATA_FIELDS = ("video_id", "platform_id", "publishedAt", "channelTitle", "channel_id")
+
+
 def write_dataset(root: Path, plan: Plan, g: growth_model.Growth, stats: dict[str, np.ndarray], *,
-                  seed: int, platform_id: str, max_comments: int) -> None:
-    """metadata/, snapshots/<k>/ (with snapshot.json) and the duplicate copies."""
+                  seed: int, platform_id: str, max_comments: int, minimal_metadata: bool = False) -> None:
+    """metadata/, snapshots/<k>/ (with snapshot.json) and the duplicate copies.
+
+    minimal_metadata: keep only MINIMAL_METADATA_FIELDS (the same draws are made, so the counters,
+    snapshots and comments are those of the full corpus).
+    """
     v = plan.v
     rng = np.random.default_rng(seed + 2)
     (root / "metadata").mkdir(parents=True, exist_ok=True)
-    for k in range(1, N_SNAPSHOTS + 1):
+    n_snap = len(v["folder_times"])
+    for k in range(1, n_snap + 1):
         (root / "snapshots" / str(k)).mkdir(parents=True, exist_ok=True)
         _write_json(root / "snapshots" / str(k) / "snapshot.json",
                     {"snapshot_index": k,
@@ -451,17 +473,19 @@ def write_dataset(root: Path, plan: Plan, g: growth_model.Growth, stats: dict[st
     for i in range(len(v["video_id"])):
         vid = v["video_id"][i]
         meta = _metadata(i, plan, rng, platform_id)
+        if minimal_metadata:
+            meta = {k: v for k, v in meta.items() if k in MINIMAL_METADATA_FIELDS}
         _write_json(root / "metadata" / f"{vid}.json", meta)
         if v["duplicate"][i]:
             copy = dict(meta)
             if v["duplicate"][i] == "conflicting":
-                copy["title"] = meta["title"] + " (re-upload)"
+                copy["title"] = meta.get("title", "") + " (re-upload)"  # minimal metadata has no title
             _write_json(root / "metadata" / f"{vid}_copy.json", copy)
         c = int(v["channel"][i])
         n_comments = int(rng.integers(1, max_comments + 1)) if max_comments and rng.uniform() < 0.6 else 0
         pool = _comments(rng, n_comments, v["published"][i], v["snap_times"][i, -1]) if n_comments else []
         as_str = bool(v["string_counters"][i])
-        for k in range(N_SNAPSHOTS):
+        for k in range(n_snap):
             if not v["present"][i, k]:
                 continue
             t = v["snap_times"][i, k]
@@ -515,7 +539,7 @@ def write_truth(root: Path, plan: Plan, g: growth_model.Growth, rendered: dict[i
     cols["appeal"] = g.appeal
     for name, values in terms.items():
         cols[f"term_{name}"] = values
-    for name in ("log_rate", "alpha", "boost", "like_rate", "comment_rate"):
+    for name in ("log_rate", "alpha", "boost", "like_rate", "like_drift", "comment_rate"):
         cols[name] = getattr(g, name)
     cols["channel_effect"] = ch["effect"][c]
     for h in HORIZONS:
@@ -526,15 +550,24 @@ def write_truth(root: Path, plan: Plan, g: growth_model.Growth, rendered: dict[i
 # ------------------------------------------------------------------------------- entry point
 def generate_corpus(out: str | os.PathLike, n_videos: int = 200, seed: int = 0, *, write_videos: bool = True,
                     workers: int = 2, max_video_seconds: float = 150.0, max_comments: int = 20,
-                    platform_id: str = "youtube", progress=None) -> dict[str, Any]:
-    """Write a synthetic dataset to `out` (must be empty or absent); returns a small summary."""
+                    platform_id: str = "youtube", minimal_metadata: bool = False,
+                    snapshot_days: tuple[float, ...] = SNAPSHOT_DAYS, progress=None) -> dict[str, Any]:
+    """Write a synthetic dataset to `out` (must be empty or absent); returns a small summary.
+
+    minimal_metadata: metadata files with only the ids, publishedAt and the channel (like public
+    counters data sets, which lack duration_seconds, madeForKids, title, ...).
+    snapshot_days: days of the snapshots after the first (default 0, 7, 14, 21; e.g. 0, 1, 3, 5 for a
+    daily-collected set). The default schedule gives the same corpus for a seed as before the option.
+    """
     if n_videos < 1:
         raise ValueError("n_videos must be >= 1")
+    _check_snapshot_days(snapshot_days)
     root = Path(out)
     if root.exists() and any(root.iterdir()):
         raise FileExistsError(f"{root} is not empty; choose a new folder (nothing is overwritten)")
     root.mkdir(parents=True, exist_ok=True)
-    plan = plan_corpus(n_videos, seed, max_video_seconds=max_video_seconds, write_videos=write_videos)
+    plan = plan_corpus(n_videos, seed, max_video_seconds=max_video_seconds, write_videos=write_videos,
+                       snapshot_days=snapshot_days)
     rendered: dict[int, dict[str, Any]] = {}
     if write_videos:
         rendered = render_videos(plan, root, workers=max(1, min(int(workers), 2)), progress=progress)
@@ -543,7 +576,8 @@ def generate_corpus(out: str | os.PathLike, n_videos: int = 200, seed: int = 0, 
                       "loudness_lufs"):
                 plan.v[k][i] = r[k]
     g, stats = simulate_counters(plan, seed)
-    write_dataset(root, plan, g, stats, seed=seed, platform_id=platform_id, max_comments=max_comments)
+    write_dataset(root, plan, g, stats, seed=seed, platform_id=platform_id, max_comments=max_comments,
+                  minimal_metadata=minimal_metadata)
     write_truth(root, plan, g, rendered, platform_id)
     v = plan.v
     return {"root": str(root), "videos": n_videos, "video_files": len(rendered),

@@ -16,13 +16,21 @@ channel stats (subscribers and views per channel video), the age at snapshot 1 (
 and the content (through α and the pickup, which V0 cannot reveal), plus noise. Without the
 pickup term (c_pickup = 0) the content was nearly invisible once V0 is known: on 320 videos even
 the true α cut v0's test error by only ~7%, and the extracted content aggregates did not help v0
-at all, too weak a signal to rank models on a few hundred videos. With c_pickup = 2 the aggregates
-cut v0's test MAE by ~5% (0.99 → 0.94) and the true appeal by ~20%. Likes and comments follow
-views with a per-video rate that also depends on content:
+at all, too weak a signal to rank models on a few hundred videos.
+
+Likes follow their own process (`simulate_likes`): snapshot 1 has likes at a per-video rate, and
+the views gained later are liked at a rate that drifts per video and over time:
 
     like_rate    = exp(log(0.03) + 0.6·appeal + 0.25·tempo_term + ε_L), clipped to [3e-4, 0.3]
-    comment_rate = like_rate·exp(log(0.05) + ε_C)
-    likes_k      = round(like_rate·V_k·exp(ν_L)),  comments_k likewise (monotone in V_k)
+    drift        = -0.1 - 0.6·exp(-age_1/7 d) + 0.6·pacing_term + ε_D      (log like-rate per week)
+    ΔL_k         = round(like_rate·exp(drift·w_k + walk_k)·ΔV_k)   w_k: weeks from snapshot 1 to mid-step
+    comment_rate = like_rate·exp(log(0.05) + ε_C);  comments_k = round(comment_rate·V_k·exp(ν_C))
+
+(ε_D ~ N(0, 0.6), walk_k a random walk with N(0, 0.25) steps.) Young videos' first viewers are
+subscribers, who like more, so their later views are liked less. Before this, likes were
+like_rate·V_k: y_likes_14 correlated 0.997 with log1p(like_rate_s1·Δviews_14) (videos with ≥ 100
+likes at snapshot 1, 2,500-video corpus), so the likes heads were near-copies of the views heads;
+now 0.95 (0.93 over all videos, from 0.95), and the residual depends partly on pacing and age.
 
 Content terms (each in [-1, 1]; "present" content measured from the rendered file):
     pacing     1 at 20 shots/min, falling to -1 at 20·2^±2.5 shots/min (log scale)
@@ -60,6 +68,12 @@ class GrowthParams:
     sigma_v0: float = 0.1
     sigma_future: float = 0.3  # ε_v: future luck, unpredictable
     sigma_step: float = 0.1  # η_k
+    # Likes: the like rate of the views gained after snapshot 1 drifts (log-rate per week, see simulate_likes).
+    like_drift0: float = -0.1
+    like_drift_young: float = -0.6  # a young video's first viewers are subscribers, who like more
+    like_drift_pacing: float = 0.6
+    sigma_like_drift: float = 0.6
+    sigma_like_walk: float = 0.25
 
 
 def _peak(x: np.ndarray, centre: float, half_width: float) -> np.ndarray:
@@ -110,6 +124,7 @@ class Growth:
     boost: np.ndarray
     pickup: np.ndarray
     like_rate: np.ndarray
+    like_drift: np.ndarray
     comment_rate: np.ndarray
 
 
@@ -133,12 +148,34 @@ def simulate(content: Mapping[str, np.ndarray], subscribers: np.ndarray, views_p
     steps = rate[:, None] * np.diff(shape, axis=1) * (boost * pickup)[:, None] * np.exp(future)  # (N, K-1)
     views = np.concatenate([v0[:, None], v0[:, None] + np.floor(np.cumsum(steps, axis=1))], axis=1)
     like_rate = np.clip(np.exp(np.log(0.03) + 0.6 * appeal + 0.25 * tempo + rng.normal(0, 0.35, n)), 3e-4, 0.3)
+    likes, like_drift = simulate_likes(views, ages, like_rate, appeal_terms(content)["pacing"], rng, params)
     comment_rate = like_rate * np.exp(np.log(0.05) + rng.normal(0, 0.4, n))
-    likes = np.round(like_rate[:, None] * views * np.exp(rng.normal(0, 0.05, n))[:, None])
     comments = np.round(comment_rate[:, None] * views * np.exp(rng.normal(0, 0.05, n))[:, None])
-    return Growth(views=views.astype(np.int64), likes=likes.astype(np.int64), comments=comments.astype(np.int64),
+    return Growth(views=views.astype(np.int64), likes=likes, comments=comments.astype(np.int64),
                   appeal=appeal, log_rate=log_rate, alpha=alpha, boost=boost, pickup=pickup, like_rate=like_rate,
-                  comment_rate=comment_rate)
+                  like_drift=like_drift, comment_rate=comment_rate)
+
+
+def simulate_likes(views: np.ndarray, ages_days: np.ndarray, like_rate: np.ndarray, pacing: np.ndarray,
+                   rng: np.random.Generator, params: GrowthParams = GrowthParams()) -> tuple[np.ndarray, np.ndarray]:
+    """(N, K) likes and (N,) drift: snapshot 1 at `like_rate`, later views liked at a drifting rate.
+
+    The rate of the views gained in step k (snapshot k-1 -> k) is like_rate·exp(drift·w_k + walk_k), w_k the
+    weeks from snapshot 1 to the middle of the step, walk_k a random walk; the drift per week depends on
+    the age at snapshot 1 (young videos' first viewers are subscribers, who like more) and on pacing.
+    """
+    n, k = views.shape
+    weeks = (ages_days - ages_days[:, :1]) / 7.0  # (N, K) since snapshot 1
+    mid = 0.5 * (weeks[:, 1:] + weeks[:, :-1])  # (N, K-1)
+    drift = (params.like_drift0 + params.like_drift_young * np.exp(-ages_days[:, 0] / 7.0)
+             + params.like_drift_pacing * pacing + rng.normal(0, params.sigma_like_drift, n))
+    walk = np.cumsum(rng.normal(0, params.sigma_like_walk, (n, k - 1)), axis=1)
+    # ≤ 0.5: a like needs a view, so likes never overtake views.
+    step_rate = np.clip(like_rate[:, None] * np.exp(drift[:, None] * mid + walk), 1e-5, 0.5)
+    likes0 = np.round(like_rate * views[:, 0] * np.exp(rng.normal(0, 0.05, n)))
+    steps = np.round(step_rate * np.diff(views, axis=1))  # (N, K-1), ≥ 0 since views never fall here
+    likes = np.concatenate([likes0[:, None], likes0[:, None] + np.cumsum(steps, axis=1)], axis=1)
+    return likes.astype(np.int64), drift
 
 
 def expected_log_increase(growth: Growth, age1_days: np.ndarray, horizon_days: float) -> np.ndarray:

@@ -13,13 +13,13 @@ identity and bookkeeping
   metadata_file, video_file    paths relative to the dataset root (video_file null when absent)
 
 features (float64; only snapshot 1 + static metadata: no leakage)
-  always present: video_age_hours_at_snapshot1, duration_seconds, made_for_kids, title_length,
-    has_chapters, has_subtitles, has_automatic_captions, publish_hour_utc, publish_weekday
+  always present: video_age_hours_at_snapshot1, has_chapters, has_subtitles,
+    has_automatic_captions, publish_hour_utc, publish_weekday
   may be missing (NaN, never 0) with a bool `<name>_present` mask:
     views_s1, likes_s1, comments_s1, subscribers_s1, channel_videos_s1, channel_views_s1,
     views_per_video_channel, views_per_subscriber, like_rate, comment_rate,
-    views_per_hour, likes_per_hour, comments_per_hour, age_limit, tag_count,
-    description_length, comments_listed_s1
+    views_per_hour, likes_per_hour, comments_per_hour, duration_seconds, made_for_kids,
+    title_length, age_limit, tag_count, description_length, comments_listed_s1
   categorical strings (null when missing) with `<name>_present`: category, language, country
 
 targets and masks (labels: never feed them to a model as inputs)
@@ -30,10 +30,16 @@ targets and masks (labels: never feed them to a model as inputs)
   delta_<m>_<h>                the raw signed increase; negative_delta_<m>_<h>: it was < 0 and got clipped
 
 The Parquet metadata key `trendflow.temporal` holds the schema version, the targets config
-(metrics, horizons, tolerance, split fractions and seed) and `target_keys`.
+(metrics, horizons, tolerance, split fractions and seed) and `target_keys`: targets and horizons
+are declared once, in the `targets:` section, and travel with the table.
+
+`trendflow temporal` prints the label coverage per head (target × horizon) and refuses to write
+a table with an empty head (`check_label_coverage`: the error names the horizons and suggests
+ones from the observed snapshot gaps).
 """
 
 from trendflow.temporal.config import TargetsConfig
+from trendflow.temporal.coverage import check_label_coverage, empty_heads, suggest_horizons
 from trendflow.temporal.features import (
     AGE_BUCKETS, CATEGORICAL_FEATURES, MASK_COLUMNS, NUMERIC_FEATURES, age_bucket, age_buckets)
 from trendflow.temporal.split import SPLITS, channel_time_split
@@ -56,6 +62,7 @@ def target_mask_columns(cfg: TargetsConfig) -> list[str]:
 __all__ = [
     "AGE_BUCKETS", "CATEGORICAL_FEATURES", "MASK_COLUMNS", "NUMERIC_FEATURES", "SCHEMA_VERSION", "SPLITS",
     "TargetsConfig", "TemporalResult", "age_bucket", "age_buckets", "build_temporal_table", "channel_key",
-    "channel_time_split", "format_summary", "match_horizons", "read_temporal_table", "target_columns",
-    "target_mask_columns", "video_targets", "write_temporal_table",
+    "channel_time_split", "check_label_coverage", "empty_heads", "format_summary", "match_horizons",
+    "read_temporal_table", "suggest_horizons", "target_columns", "target_mask_columns", "video_targets",
+    "write_temporal_table",
 ]

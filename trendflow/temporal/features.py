@@ -27,12 +27,12 @@ COUNTER_FEATURES = {
 RATE_FEATURES = ("views_per_video_channel", "views_per_subscriber", "like_rate", "comment_rate",
                  "views_per_hour", "likes_per_hour", "comments_per_hour")
 # Numeric features that may be missing: each has a `<name>_present` mask column.
-OPTIONAL_NUMERIC = (*COUNTER_FEATURES, *RATE_FEATURES, "age_limit", "tag_count", "description_length",
-                    "comments_listed_s1")
+# duration, madeForKids and title are optional too (SPEC §2): public counter tables lack them.
+OPTIONAL_NUMERIC = (*COUNTER_FEATURES, *RATE_FEATURES, "duration_seconds", "made_for_kids", "title_length",
+                    "age_limit", "tag_count", "description_length", "comments_listed_s1")
 # Always known for a usable video (required fields, or presence flags that are facts themselves).
-REQUIRED_NUMERIC = ("video_age_hours_at_snapshot1", "duration_seconds", "made_for_kids", "title_length",
-                    "has_chapters", "has_subtitles", "has_automatic_captions", "publish_hour_utc",
-                    "publish_weekday")
+REQUIRED_NUMERIC = ("video_age_hours_at_snapshot1", "has_chapters", "has_subtitles", "has_automatic_captions",
+                    "publish_hour_utc", "publish_weekday")
 NUMERIC_FEATURES = (*REQUIRED_NUMERIC, *OPTIONAL_NUMERIC)
 CATEGORICAL_FEATURES = ("category", "language", "country")  # strings (null when missing) + masks
 MASK_COLUMNS = tuple(f"{n}_present" for n in (*OPTIONAL_NUMERIC, *CATEGORICAL_FEATURES))
@@ -81,9 +81,9 @@ def snapshot1_features(meta: VideoMetadata, s1: VideoSnapshot, t0: datetime,
     pub = meta.publishedAt
     f.update({
         "video_age_hours_at_snapshot1": age_h,
-        "duration_seconds": float(meta.duration_seconds),
-        "made_for_kids": float(meta.madeForKids),
-        "title_length": float(len(meta.title)),
+        "duration_seconds": NAN if meta.duration_seconds is None else float(meta.duration_seconds),
+        "made_for_kids": NAN if meta.madeForKids is None else float(meta.madeForKids),
+        "title_length": _present_len(meta.title),
         "has_chapters": float(bool(meta.chapters)),
         "has_subtitles": float(bool(meta.subtitles)),
         "has_automatic_captions": float(bool(meta.automatic_captions)),

@@ -17,24 +17,25 @@ from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
 
+from trendflow.dataset.errors import DatasetError
 from trendflow.dataset.loader import DatasetReader, Problem, VideoRecord
 from trendflow.temporal.config import TargetsConfig
 from trendflow.temporal.features import AGE_BUCKETS, age_buckets, snapshot1_features
 from trendflow.temporal.split import SPLITS, channel_time_split
 from trendflow.temporal.targets import video_targets
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: duration_seconds, made_for_kids, title_length may be NaN, with *_present masks
 PARQUET_META_KEY = b"trendflow.temporal"
 
 
-def channel_key(platform_id: str, channel_id: str | None, channel_title: str) -> str:
+def channel_key(platform_id: str, channel_id: str | None, channel_title: str | None) -> str:
     """`<platform>/id:<channel_id>`, or `<platform>/title:<normalised title>` before enrichment."""
-    if channel_id:
+    if channel_id and channel_id.strip():
         return f"{platform_id}/id:{channel_id}"
     return f"{platform_id}/title:{' '.join(channel_title.split()).casefold()}"
 
@@ -97,23 +98,39 @@ def _row(rec: VideoRecord, cfg: TargetsConfig) -> tuple[dict[str, Any] | None, s
     return row, None
 
 
+def _gap_days(rec: VideoRecord) -> set[int]:
+    """Whole days between snapshot 1 and each later snapshot of a video (for horizon suggestions)."""
+    t0 = rec.snapshot_times[1]
+    return {round((t - t0).total_seconds() / 86400.0) for k, t in rec.snapshot_times.items() if k != 1 and t > t0}
+
+
 def build_temporal_table(root: str, cfg: TargetsConfig | None = None, *,
-                         storage_options: dict[str, Any] | None = None, workers: int = 1) -> TemporalResult:
-    """Read the dataset at `root` once and return the temporal table with its summary."""
+                         storage_options: dict[str, Any] | None = None, workers: int = 1,
+                         progress: Callable[[int, int], None] | None = None) -> TemporalResult:
+    """Read the dataset at `root` once and return the temporal table with its summary.
+
+    progress(done, total) is called after each metadata file. The summary's `heads` gives the label
+    coverage per target × horizon and `observed_gaps` the videos per whole-day gap after snapshot 1;
+    `trendflow.temporal.check_label_coverage` turns an empty head into an error with a suggestion.
+    """
     cfg = cfg or TargetsConfig()
     reader = DatasetReader(root, storage_options, require_videos=False, parse_comments=False, workers=workers)
     problems = list(reader.problems)
     cols = _Columns()
     dropped: Counter = Counter()
+    gaps: Counter = Counter()  # whole days after snapshot 1 -> videos with a snapshot then
     n_files = 0
     for rec in reader:
         n_files += 1
+        if progress:
+            progress(n_files, len(reader.metadata_files))
         problems.extend(rec.problems)
         row, reason = _row(rec, cfg)
         if row is None:
             dropped[reason] += 1
         else:
             cols.append(row)
+            gaps.update(_gap_days(rec))
     scan = reader.finish()
     problems.extend(scan.problems)
     data = cols.to_numpy()
@@ -124,17 +141,25 @@ def build_temporal_table(root: str, cfg: TargetsConfig | None = None, *,
         if (~keep).any():
             dropped["duplicate_id"] += int((~keep).sum())
             data = {k: v[keep] for k, v in data.items()}
+    if not data:
+        raise DatasetError(_no_usable_video(root, n_files, dropped, problems))
     table = _to_arrow(data, cfg)
     summary = summarise(table, cfg)
     summary.update(metadata_files=n_files, dropped=dict(dropped), n_problems=len(problems),
-                   n_errors=sum(p.severity == "error" for p in problems))
+                   n_errors=sum(p.severity == "error" for p in problems),
+                   observed_gaps={d: gaps[d] for d in sorted(gaps)})
     return TemporalResult(table=table, summary=summary, problems=problems, config=cfg)
 
 
+def _no_usable_video(root: str, n_files: int, dropped: Counter, problems: list[Problem]) -> str:
+    if not n_files:
+        layout = "; ".join(f"{p.file}: {p.message}" for p in problems if p.code == "missing_folder")
+        return f"{root}: no metadata file" + (f" ({layout})" if layout else "") + ": is this a dataset root?"
+    return (f"{root}: no usable video among {n_files} metadata files ({dict(dropped)}): each lacks valid metadata "
+            "or a timed snapshot 1 (run `trendflow validate-dataset` for the reasons)")
+
+
 def _to_arrow(data: dict[str, np.ndarray], cfg: TargetsConfig) -> pa.Table:
-    if not data:
-        raise ValueError("no usable video: every video lacks valid metadata or a timed snapshot 1 "
-                         "(run `trendflow validate-dataset` for the reasons)")
     split = channel_time_split(data["channel_key"], data["published_at"], val_fraction=cfg.val_fraction,
                                test_fraction=cfg.test_fraction, seed=cfg.split_seed)
     bucket = age_buckets(data["video_age_hours_at_snapshot1"])
@@ -203,6 +228,10 @@ def summarise(table: pa.Table, cfg: TargetsConfig) -> dict[str, Any]:
             entry[f"negative_{m}"] = int(np.sum(table[f"negative_delta_{m}_{h}"].to_numpy()))
         cov[str(h)] = entry
     s["coverage"] = cov
+    train = split == "train"
+    s["heads"] = {f"{m}_{h}": {"labelled": cov[str(h)][m], "negative": cov[str(h)][f"negative_{m}"],
+                               "train": int(np.sum(table[f"has_y_{m}_{h}"].to_numpy() & train))}
+                  for m in cfg.metrics for h in cfg.horizons_days}  # cfg.target_keys() order
     return s
 
 
@@ -217,13 +246,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     lines.append(f"  {'age':<8}{'videos':>8}{'share':>10}")
     for b, c in summary["age_buckets"].items():
         lines.append(f"  {b:<8}{c:>8}{c / n:>10.1%}")
-    metrics = [k for k in next(iter(summary["coverage"].values())) if k != "has_horizon"
-               and not k.startswith("negative_")]
-    head = f"  {'horizon':<8}{'labelled':>10}" + "".join(f"{'y_' + m:>12}{'neg_' + m:>11}" for m in metrics)
-    lines.append(head)
-    for h, c in summary["coverage"].items():
-        lines.append(f"  {h + 'd':<8}{c['has_horizon'] / n:>10.1%}"
-                     + "".join(f"{c[m] / n:>12.1%}{c['negative_' + m]:>11d}" for m in metrics))
+    lines.append(f"  label coverage per head (videos with a label; {summary['splits']['train']['rows']} in train):")
+    lines.append(f"  {'head':<16}{'labelled':>10}{'share':>8}{'train':>8}{'clipped<0':>11}")
+    for key, c in summary["heads"].items():
+        lines.append(f"  {'y_' + key:<16}{c['labelled']:>10}{c['labelled'] / n:>8.1%}{c['train']:>8}"
+                     f"{c['negative']:>11}")
     if summary.get("n_problems"):
         lines.append(f"  data problems: {summary['n_problems']} ({summary.get('n_errors', 0)} errors); "
                      "run `trendflow validate-dataset` for details")
