@@ -107,7 +107,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_config(p)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("models", help="list the registered models, their aliases and what data they need")
+    p = sub.add_parser("models", help="list the registered models, their aliases and what data they need",
+                       description="List every model registered in train/registry.py: its name and aliases (what "
+                                   "`trendflow train --model` accepts), kind (torch = Ray Train, tabular = in-process), "
+                                   "and the training data it needs (`compare` skips a model whose needs the "
+                                   "dataset card does not meet).")
     p.set_defaults(func=cmd_models)
 
 
