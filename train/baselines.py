@@ -12,8 +12,6 @@ LightGBM text files (no pickles).
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import numpy as np
@@ -51,22 +49,20 @@ class TabularForecaster:
     def _buckets(df) -> np.ndarray:
         return df["age_bucket"].astype(str).to_numpy() if "age_bucket" in df else np.full(len(df), "all")
 
-    def save(self, model_dir: str) -> None:
-        os.makedirs(model_dir, exist_ok=True)
-        with open(os.path.join(model_dir, PARAMS_FILE), "w") as f:
-            json.dump({"name": self.name, "targets": self.targets, "horizons": self.horizons,
-                       "seed": self.seed, "params": self.params}, f, indent=2)
+    def save(self, model_dir) -> None:
+        """Write into a `train.model_dir.ModelDir` (local or s3://)."""
+        model_dir.write_json(PARAMS_FILE, {"name": self.name, "targets": self.targets, "horizons": self.horizons,
+                                           "seed": self.seed, "params": self.params})
 
     @classmethod
-    def load(cls, model_dir: str) -> "TabularForecaster":
-        with open(os.path.join(model_dir, PARAMS_FILE)) as f:
-            d = json.load(f)
+    def load(cls, model_dir) -> "TabularForecaster":
+        d = model_dir.read_json(PARAMS_FILE)
         model = cls(d["targets"], d["horizons"], d["seed"])
         model.params = d["params"]
         model._after_load(model_dir)
         return model
 
-    def _after_load(self, model_dir: str) -> None:
+    def _after_load(self, model_dir) -> None:
         pass
 
 
@@ -128,7 +124,7 @@ class SzaboHuberman(TabularForecaster):
         self.params["median"] = self._median.params["median"]
         return {}
 
-    def _after_load(self, model_dir: str) -> None:
+    def _after_load(self, model_dir) -> None:
         self._median = BucketMedian(self.targets, self.horizons)
         self._median.params = {"median": self.params["median"]}
 
@@ -198,15 +194,15 @@ class LightGBMForecaster(TabularForecaster):
                 out[:, i, j] = self.boosters[head].predict(x, num_iteration=self.params["best_iteration"][head])
         return out
 
-    def save(self, model_dir: str) -> None:
+    def save(self, model_dir) -> None:
         super().save(model_dir)
         for head, booster in self.boosters.items():
-            booster.save_model(os.path.join(model_dir, f"lgbm_{head}.txt"),
-                               num_iteration=self.params["best_iteration"][head])
+            text = booster.model_to_string(num_iteration=self.params["best_iteration"][head])
+            model_dir.write_bytes(f"lgbm_{head}.txt", text.encode())
 
-    def _after_load(self, model_dir: str) -> None:
+    def _after_load(self, model_dir) -> None:
         import lightgbm as lgb
-        self.boosters = {f"{t}_{h}": lgb.Booster(model_file=os.path.join(model_dir, f"lgbm_{t}_{h}.txt"))
+        self.boosters = {f"{t}_{h}": lgb.Booster(model_str=model_dir.read_bytes(f"lgbm_{t}_{h}.txt").decode())
                          for t in self.targets for h in self.horizons}
 
 
@@ -229,7 +225,7 @@ def baseline(**kw) -> BucketMedian:
     return BucketMedian(**kw)
 
 
-@register_model("szabo_huberman", kind="tabular")
+@register_model("szabo_huberman", kind="tabular", needs=("views_t0",))
 def szabo_huberman(**kw) -> SzaboHuberman:
     """Naive baseline: y = a + b·log1p(views_t0) per age bucket (Szabo–Huberman)."""
     return SzaboHuberman(**kw)
@@ -241,7 +237,7 @@ def v0(**kw) -> LightGBMForecaster:
     return LightGBMForecaster(**kw)
 
 
-@register_model("v0_content", kind="tabular", aliases=("v0_lightgbm_content",))
+@register_model("v0_content", kind="tabular", aliases=("v0_lightgbm_content",), needs=("content_aggregates",))
 def v0_content(**kw) -> LightGBMContentForecaster:
     """v0 with content aggregates: LightGBM on meta + content aggregate features."""
     return LightGBMContentForecaster(**kw)

@@ -10,6 +10,11 @@ artifact index when both are given), reads its `core_clip` E_shot and `clap_extr
 `<STORE>/_tables/aggregates.parquet` or `tables/aggregates.parquet`, else the run's
 `fusion_aggregates` artifact). A modality that is missing, empty or unreadable is masked and its
 reason recorded in the dataset card; the other videos go on. Output format: `train.data`.
+
+Without a store (no --store and no `storage.store` in the config) the data is counters-only: temporal
+features and labels only, `content: none` in the card. Targets and horizons are those of the temporal
+table (its `targets:` config); the card carries them, so `train`/`evaluate`/`compare` never repeat them.
+Every path (temporal table, store, TRAIN_DIR) may be `s3://bucket/prefix`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from train.data import SPLITS, TrainingDataError, shot_list_type, write_training
 VISUAL_COMPONENT, AUDIO_COMPONENT, AGG_COMPONENT = "core_clip", "clap_extractor", "fusion_aggregates"
 AGGREGATE_TABLES = ("_tables/aggregates.parquet", "tables/aggregates.parquet")
 MAX_CATEGORY_LEVELS = 24  # one-hot levels kept per categorical feature (most frequent in train)
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: `content`, `count_t0_columns`; counters-only data; s3:// output
 
 
 @dataclass
@@ -206,31 +211,75 @@ def _targets_and_horizons(keys: list[str]) -> tuple[list[str], list[int]]:
 
 # ---------------------------------------------------------------------- the builder
 
-def build_training_data(dataset: str | None, store_root: str, out_dir: str, *, temporal_path: str | None = None,
-                        storage_options: dict | None = None, config_hash: str | None = None,
-                        sampling_policy_version: str | None = None, max_shots: int = MAX_SHOTS_LIMIT,
-                        targets_config=None, index_path: str | None = None, threads: int = 8,
-                        log=print) -> dict[str, Any]:
-    """Build TRAIN_DIR from a temporal table and a result store; returns the dataset card."""
-    from trendflow.artifacts import ArtifactStore
+@dataclass
+class StoreContent:
+    """What the result store gives every video of the temporal table (nothing, for counters-only data)."""
+    contents: list[VideoContent]
+    aggregate_names: list[str]
+    store: str | None = None
+    aggregates_table: str | None = None
+
+
+def build_training_data(dataset: str | None, store_root: str | None, out_dir: str, *,
+                        temporal_path: str | None = None, storage_options: dict | None = None,
+                        config_hash: str | None = None, sampling_policy_version: str | None = None,
+                        max_shots: int = MAX_SHOTS_LIMIT, targets_config=None, index_path: str | None = None,
+                        threads: int = 8, log=print) -> dict[str, Any]:
+    """Build TRAIN_DIR (local or s3://) from a temporal table and a result store; returns the dataset card.
+
+    Without a store (`store_root` None) the data is counters-only: temporal features and labels, no
+    content aggregates and no shot embeddings (the card says `content: none`); only the tabular models
+    that need no content can train on it.
+    """
+    from train.data import TrainDir
     if not 1 <= max_shots <= MAX_SHOTS_LIMIT:
         raise TrainingDataError(f"max_shots must be in 1..{MAX_SHOTS_LIMIT}, got {max_shots}")
-    table, tmeta, temporal_source = _load_temporal(dataset, temporal_path, targets_config)
-    store = ArtifactStore(store_root, storage_options)
-    index = None
-    if config_hash and sampling_policy_version:
-        from trendflow.index import ArtifactIndex
-        index = ArtifactIndex(store, index_path)
-
+    table, tmeta, temporal_source = _load_temporal(dataset, temporal_path, targets_config, storage_options)
     keys = target_keys(table, tmeta)
     targets, horizons = _targets_and_horizons(keys)
+    splits = _split_values(table)
+    ids = list(zip(table["platform_id"].to_pylist(), table["video_id"].to_pylist()))
+    if store_root is None:
+        log(f"build-dataset: {len(ids)} videos; no result store given (--store or storage.store), so this is "
+            f"counters-only data: temporal features and labels, no content aggregates or shot embeddings")
+        content = StoreContent([VideoContent() for _ in ids], [])
+    else:
+        log(f"build-dataset: {len(ids)} videos; reading content from {store_root}")
+        content = read_store_content(store_root, ids, storage_options=storage_options, config_hash=config_hash,
+                                     sampling_policy_version=sampling_policy_version, index_path=index_path,
+                                     max_shots=max_shots, threads=threads)
+    tables, card = _assemble(table, tmeta, keys, splits, content, max_shots)
+    card.update(targets=targets, horizons=horizons,
+                count_t0_columns=count_t0_columns(tmeta, targets, card["temporal_features"]))
+    card["sources"]["temporal"] = temporal_source
+    out = TrainDir(out_dir, storage_options)
+    card = write_training_data(out, tables, card)
+    _log_summary(card, out.uri, log)
+    return card
+
+
+def _split_values(table: pa.Table) -> np.ndarray:
     splits = np.array(table["split"].to_pylist(), dtype=object)
     unknown = sorted(set(splits.tolist()) - set(SPLITS))
     if unknown:
         raise TrainingDataError(f"temporal table has unknown split values {unknown}")
     if not (splits == "train").any():
         raise TrainingDataError("temporal table has no training rows")
+    return splits
 
+
+def read_store_content(store_root: str, ids: list[tuple[str, str]], *, storage_options, config_hash,
+                       sampling_policy_version, index_path, max_shots: int, threads: int) -> StoreContent:
+    """Content of every video from its latest successful run (aggregates table first, else the artifact)."""
+    from trendflow.artifacts import ArtifactStore
+    store = ArtifactStore(store_root, storage_options)
+    if not store.storage.exists(""):
+        raise TrainingDataError(f"result store {store_root} does not exist; give the store of an extraction, or "
+                                f"leave out --store (and storage.store) to build counters-only data")
+    index = None
+    if config_hash and sampling_policy_version:
+        from trendflow.index import ArtifactIndex
+        index = ArtifactIndex(store, index_path)
     agg_table = load_aggregates_table(store)
     agg_rows: dict = {}
     agg_names: list[str] = []
@@ -239,9 +288,6 @@ def build_training_data(dataset: str | None, store_root: str, out_dir: str, *, t
         for rec in agg_table.to_pylist():
             agg_rows[(rec["platform_id"], rec["video_id"], rec["run_id"])] = {
                 k: (float("nan") if rec[k] is None else float(rec[k])) for k in agg_names}
-
-    ids = list(zip(table["platform_id"].to_pylist(), table["video_id"].to_pylist()))
-    log(f"build-dataset: {len(ids)} videos; reading content from {store_root}")
     threads = 1 if index is not None else max(1, threads)  # the SQLite index handle is single-threaded
     with ThreadPoolExecutor(threads) as pool:  # NPZ reads are I/O bound (local or S3)
         contents = list(pool.map(lambda pv: video_content(
@@ -249,11 +295,19 @@ def build_training_data(dataset: str | None, store_root: str, out_dir: str, *, t
             index=index, max_shots=max_shots), ids))
     if index is not None:
         index.close()
-
-    e_dim = _common_dim([c.visual for c in contents], VISUAL_COMPONENT)
-    a_dim = _common_dim([c.audio for c in contents], AUDIO_COMPONENT)
     if not agg_names:  # no table: take the names from the artifacts that were read
         agg_names = sorted({k for c in contents if c.aggregates for k in c.aggregates})
+    from train.uris import absolute_uri
+    return StoreContent(contents, agg_names, absolute_uri(store_root),
+                        next((r for r in AGGREGATE_TABLES if store.storage.exists(r)), None))
+
+
+def _assemble(table: pa.Table, tmeta: dict, keys: list[str], splits: np.ndarray, content: StoreContent,
+              max_shots: int) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+    """Split tables (temporal features ⋈ content ⋈ labels) and the card fields that describe them."""
+    contents, agg_names = content.contents, content.aggregate_names
+    e_dim = _common_dim([c.visual for c in contents], VISUAL_COMPONENT)
+    a_dim = _common_dim([c.audio for c in contents], AUDIO_COMPONENT)
     numeric, categorical = _temporal_feature_columns(table)
     clash = sorted(set(agg_names) & set(numeric))
     if clash:
@@ -279,56 +333,85 @@ def build_training_data(dataset: str | None, store_root: str, out_dir: str, *, t
         y = pc.cast(table[f"y_{key}"], pa.float64()).to_numpy(zero_copy_only=False)
         has = np.asarray(table[f"has_y_{key}"].to_pylist(), dtype=bool)
         cols[f"y_{key}"] = pa.array(np.where(has & np.isfinite(y), y, np.nan))  # a masked label is NaN, always
-    for h in horizons:
+    for h in sorted({int(k.rsplit("_", 1)[1]) for k in keys}):
         if f"has_horizon_{h}" in table.column_names:
             cols[f"has_horizon_{h}"] = table[f"has_horizon_{h}"]
     cols.update(_shot_columns([c.visual for c in contents], e_dim, "E"))
     cols.update(_shot_columns([c.audio for c in contents], a_dim, "A"))
     full = pa.table(cols)
-
     tables = {s: full.filter(pa.array(splits == s)) for s in SPLITS}
+
+    ids = zip(table["platform_id"].to_pylist(), table["video_id"].to_pylist())
     problems = [{"platform_id": p, "video_id": v, "problems": c.problems}
                 for (p, v), c in zip(ids, contents) if c.problems]
+    with_run = [c for c in contents if c.run_id]
     card = {
         "builder_version": BUILDER_VERSION,
-        "targets": targets, "horizons": horizons,
+        "content": "store" if content.store else "none",
         "temporal_features": numeric + cat_features,
         "content_features": agg_names,
         "e_dim": e_dim, "a_dim": a_dim, "max_shots": max_shots,
         "views_t0_column": "views_s1" if "views_s1" in numeric else None,
         "feature_schema_versions": {
             "temporal": tmeta.get("schema_version"),
-            VISUAL_COMPONENT: _schema_version(VISUAL_COMPONENT, [c.visual for c in contents]),
-            AUDIO_COMPONENT: _schema_version(AUDIO_COMPONENT, [c.audio for c in contents]),
-            AGG_COMPONENT: _schema_version(AGG_COMPONENT, []),
+            **({VISUAL_COMPONENT: _schema_version(VISUAL_COMPONENT, [c.visual for c in contents]),
+                AUDIO_COMPONENT: _schema_version(AUDIO_COMPONENT, [c.audio for c in contents]),
+                AGG_COMPONENT: _schema_version(AGG_COMPONENT, [])} if content.store else {}),
         },
-        "sampling_policy_version": _one_or_many({c.sampling_policy_version for c in contents if c.run_id}),
-        "config_hash": _one_or_many({c.config_hash for c in contents if c.run_id}),
+        "sampling_policy_version": _one_or_many({c.sampling_policy_version for c in with_run}),
+        "config_hash": _one_or_many({c.config_hash for c in with_run}),
         "dataprocessor_versions": [trendflow.DATAPROCESSOR_VERSION],
-        "coverage": {"videos": len(ids), "with_run": sum(c.run_id is not None for c in contents),
+        "coverage": {"videos": len(contents), "with_run": len(with_run),
                      "visual": sum(c.visual.emb is not None for c in contents),
                      "audio": sum(c.audio.emb is not None for c in contents),
                      "aggregates": sum(c.aggregates is not None for c in contents)},
         "problems": problems,
-        "sources": {"temporal": temporal_source, "store": store_root,
-                    "aggregates_table": next((r for r in AGGREGATE_TABLES if store.storage.exists(r)), None)},
+        "sources": {"store": content.store, "aggregates_table": content.aggregates_table},
     }
-    card = write_training_data(out_dir, tables, card)
-    cov = card["coverage"]
-    log(f"build-dataset: wrote {out_dir} (training_data_version {card['training_data_version']}): "
-        f"{card['splits']}; visual {cov['visual']}/{cov['videos']}, audio {cov['audio']}/{cov['videos']}, "
-        f"aggregates {cov['aggregates']}/{cov['videos']}; {len(problems)} videos with problems")
-    return card
+    return tables, card
 
 
-def _load_temporal(dataset: str | None, temporal_path: str | None, targets_config) -> tuple[pa.Table, dict, str]:
+def count_t0_columns(tmeta: dict, targets: list[str], features: list[str]) -> dict[str, str]:
+    """{target: its snapshot-1 count column}: the forecast's total is that count + expm1(prediction) (SPEC §3).
+
+    Read from the targets config the temporal table was built with (target -> snapshot counter) and the
+    temporal features' own counter map; a target whose counter is not a feature gets no entry (no total).
+    """
+    from trendflow.temporal import TargetsConfig
+    from trendflow.temporal.features import COUNTER_FEATURES
+    metrics = (tmeta.get("targets") or {}).get("metrics") or TargetsConfig().metrics
+    by_counter = {counter: name for name, counter in COUNTER_FEATURES.items() if name in features}
+    return {t: by_counter[metrics[t]] for t in targets if metrics.get(t) in by_counter}
+
+
+def _log_summary(card: dict[str, Any], uri: str, log) -> None:
+    cov, n = card["coverage"], card["coverage"]["videos"]
+    content = ("counters only (no content)" if card["content"] == "none" else
+               f"visual {cov['visual']}/{n}, audio {cov['audio']}/{n}, aggregates {cov['aggregates']}/{n}; "
+               f"{len(card['problems'])} videos with problems")
+    log(f"build-dataset: wrote {uri} (training_data_version {card['training_data_version']}): "
+        f"{card['splits']}; heads {card['targets']} × {card['horizons']} days; {content}")
+
+
+def _load_temporal(dataset: str | None, temporal_path: str | None, targets_config,
+                   storage_options: dict | None = None) -> tuple[pa.Table, dict, str]:
+    import fsspec
+
     from trendflow.temporal import build_temporal_table, read_temporal_table
+
+    from train.uris import absolute_uri
     if temporal_path:
-        table, meta = read_temporal_table(temporal_path)
-        return table, meta, temporal_path
+        uri = absolute_uri(temporal_path)
+        fs, path = fsspec.core.url_to_fs(uri, **(storage_options or {}))
+        if not fs.isfile(path):
+            raise TrainingDataError(f"temporal table {uri} not found; write it with `trendflow temporal "
+                                    f"--dataset DIR --out {temporal_path}`")
+        with fs.open(path, "rb") as f:
+            table, meta = read_temporal_table(f)
+        return table, meta, uri
     if not dataset:
         raise TrainingDataError("give --dataset DIR (the temporal table is built from it) or --temporal FILE")
-    result = build_temporal_table(dataset, targets_config)
+    result = build_temporal_table(dataset, targets_config, storage_options=storage_options)
     raw = (result.table.schema.metadata or {}).get(b"trendflow.temporal")
     return result.table, (json.loads(raw) if raw else {}), f"{dataset} (built)"
 

@@ -19,13 +19,14 @@ all-False mask, never zero vectors posing as real shots. The builder is `train.b
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
+
+from train.uris import StorageFolder
 
 CARD_FILE = "dataset_card.json"
 SPLITS = ("train", "val", "test")
@@ -80,55 +81,96 @@ class DatasetSchema:
     def head_names(self) -> list[str]:
         return [f"{t}_{h}" for t in self.targets for h in self.horizons]
 
-    def restrict(self, targets: Sequence[str], horizons: Sequence[int]) -> "DatasetSchema":
-        """The same data seen through a subset of targets/horizons (rejects ones the data lacks)."""
+    def capabilities(self) -> set[str]:
+        """What this data can feed a model (see `train.registry.DATA_NEEDS`): decided from the card."""
+        card, caps = self.card, set()
+        if self.content_features:
+            caps.add("content_aggregates")
+        coverage = card.get("coverage") or {}
+        if card.get("content") != "none" and (coverage.get("visual", 0) or coverage.get("audio", 0)):
+            caps.add("shot_embeddings")
+        if self.views_t0_column:
+            caps.add("views_t0")
+        return caps
+
+    def select(self, targets: Sequence[str] | None = None, horizons: Sequence[int] | None = None) -> "DatasetSchema":
+        """The same data seen through a subset of its targets/horizons (None = all of the card's).
+
+        Targets and horizons are declared once, in the `targets:` section the temporal table was built
+        with; the card carries them, and a `train` section may only choose among them.
+        """
+        targets = list(self.targets) if targets is None else list(targets)
+        horizons = list(self.horizons) if horizons is None else [int(h) for h in horizons]
         missing_t = [t for t in targets if t not in self.targets]
         missing_h = [h for h in horizons if h not in self.horizons]
         if missing_t or missing_h:
-            raise TrainingDataError(f"training data has targets {list(self.targets)} and horizons "
-                                    f"{list(self.horizons)}; config asks also for {missing_t + missing_h}")
+            asked = ", ".join([*(f"target {t!r}" for t in missing_t), *(f"horizon {h}" for h in missing_h)])
+            raise TrainingDataError(f"the training data has no {asked}: its card has targets {list(self.targets)} "
+                                    f"and horizons {list(self.horizons)} (set them in the `targets:` section "
+                                    f"before `trendflow temporal`, or choose a subset in `train:`)")
         return DatasetSchema(tuple(targets), tuple(horizons), self.temporal_features, self.content_features,
                              self.e_dim, self.a_dim, self.max_shots, self.views_t0_column,
                              self.training_data_version, self.card)
 
 
-def read_json_file(path: str, missing: Exception) -> dict[str, Any]:
-    """A JSON document (a dataset or model card); `missing` is raised when the file does not exist."""
-    if not os.path.exists(path):
-        raise missing
-    with open(path) as f:
-        return json.load(f)
+class TrainDir(StorageFolder):
+    """A TRAIN_DIR, local or `s3://bucket/prefix` (see `train.uris.StorageFolder`). Every function below
+    that takes a `train_dir` accepts a plain path/URI or a TrainDir."""
+
+    def card(self) -> dict[str, Any]:
+        return read_json_doc(self.storage, CARD_FILE, "training data", "build it with `trendflow build-dataset`",
+                             TrainingDataError)
+
+    def split_paths(self, split: str) -> list[str]:
+        """The split's Parquet shards as paths inside `storage.fs` ([] when the split has no rows)."""
+        if split not in SPLITS:
+            raise TrainingDataError(f"unknown split {split!r}; one of {SPLITS}")
+        return [self.storage.path(rel) for rel in self.storage.glob(f"{split}/*.parquet")]
+
+    def split_bytes(self, split: str) -> int:
+        return sum(int(self.storage.fs.size(p)) for p in self.split_paths(split))
+
+    def dataset(self, split: str) -> pads.Dataset:
+        paths = self.split_paths(split)
+        if not paths:
+            self.card()  # a folder that is not training data at all says so, rather than "no rows"
+            raise TrainingDataError(f"{self.uri}: split {split!r} has no rows")
+        fs = None if self.storage.is_local else self.storage.fs  # pyarrow wraps fsspec filesystems itself
+        return pads.dataset(paths, format="parquet", filesystem=fs)
 
 
-def load_card(train_dir: str) -> dict[str, Any]:
-    return read_json_file(os.path.join(train_dir, CARD_FILE), TrainingDataError(
-        f"{train_dir}: no {CARD_FILE}; build it with `trendflow build-dataset`"))
+def as_train_dir(train_dir: "str | TrainDir") -> TrainDir:
+    return train_dir if isinstance(train_dir, TrainDir) else TrainDir(train_dir)
 
 
-def load_schema(train_dir: str) -> DatasetSchema:
+def read_json_doc(storage, name: str, what: str, hint: str, error: type[Exception]) -> dict[str, Any]:
+    """The JSON document `name` of a folder (a dataset or model card); `error` names the folder, says
+    whether the folder or only the document is missing, and gives `hint`."""
+    if not storage.exists(name):
+        where = "does not exist" if not storage.exists("") else f"has no {name}"
+        raise error(f"{what} {storage.root_url} {where}; {hint}")
+    try:
+        return json.loads(storage.read_bytes(name))
+    except json.JSONDecodeError as e:
+        raise error(f"{storage.root_url}/{name} is not valid JSON: {e}") from None
+
+
+def load_card(train_dir: "str | TrainDir") -> dict[str, Any]:
+    return as_train_dir(train_dir).card()
+
+
+def load_schema(train_dir: "str | TrainDir") -> DatasetSchema:
     return DatasetSchema.from_card(load_card(train_dir))
 
 
-def split_dir(train_dir: str, split: str) -> str:
-    if split not in SPLITS:
-        raise TrainingDataError(f"unknown split {split!r}; one of {SPLITS}")
-    return os.path.join(train_dir, split)
+def split_files(train_dir: "str | TrainDir", split: str) -> list[str]:
+    """The split's Parquet shards ([] when the split has no rows); paths inside the TrainDir's filesystem."""
+    return as_train_dir(train_dir).split_paths(split)
 
 
-def split_files(train_dir: str, split: str) -> list[str]:
-    """The split's Parquet shards ([] when the split has no rows)."""
-    d = split_dir(train_dir, split)
-    if not os.path.isdir(d):
-        return []
-    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".parquet"))
-
-
-def read_split(train_dir: str, split: str, columns: Sequence[str] | None = None) -> pa.Table:
+def read_split(train_dir: "str | TrainDir", split: str, columns: Sequence[str] | None = None) -> pa.Table:
     """One split as an Arrow table; an empty split is an error (nothing to train or evaluate on)."""
-    files = split_files(train_dir, split)
-    if not files:
-        raise TrainingDataError(f"{train_dir}: split {split!r} has no rows")
-    return pads.dataset(files, format="parquet").to_table(columns=list(columns) if columns else None)
+    return as_train_dir(train_dir).dataset(split).to_table(columns=list(columns) if columns else None)
 
 
 def tabular_columns(schema: DatasetSchema) -> list[str]:
@@ -138,15 +180,13 @@ def tabular_columns(schema: DatasetSchema) -> list[str]:
     return list(dict.fromkeys([*ID_COLUMNS, *schema.temporal_features, *schema.content_features, *labels, *masks]))
 
 
-def read_split_frame(train_dir: str, split: str, schema: DatasetSchema | None = None):
+def read_split_frame(train_dir: "str | TrainDir", split: str, schema: DatasetSchema | None = None):
     """A split without the shot columns, as a pandas DataFrame (for tabular models and evaluation)."""
-    schema = schema or load_schema(train_dir)
-    files = split_files(train_dir, split)
-    if not files:
-        raise TrainingDataError(f"{train_dir}: split {split!r} has no rows")
-    available = set(pads.dataset(files, format="parquet").schema.names)
-    cols = [c for c in tabular_columns(schema) if c in available]
-    return read_split(train_dir, split, cols).to_pandas()
+    td = as_train_dir(train_dir)
+    schema = schema or load_schema(td)
+    ds = td.dataset(split)
+    cols = [c for c in tabular_columns(schema) if c in set(ds.schema.names)]
+    return ds.to_table(columns=cols).to_pandas()
 
 
 def float_column(frame_or_table, name: str) -> np.ndarray:
@@ -259,13 +299,16 @@ def training_data_version(tables: dict[str, pa.Table], card_core: dict[str, Any]
     return h.hexdigest()[:16]
 
 
-def write_training_data(out_dir: str, tables: dict[str, pa.Table], card: dict[str, Any],
+def write_training_data(out_dir: "str | TrainDir", tables: dict[str, pa.Table], card: dict[str, Any],
                         rows_per_shard: int = 256) -> dict[str, Any]:
-    """Write split tables as sharded Parquet plus the dataset card; returns the card.
+    """Write split tables as sharded Parquet plus the dataset card (local or s3://); returns the card.
 
     `card` must hold targets, horizons, temporal_features, content_features, e_dim, a_dim, max_shots;
-    counts and training_data_version are added here.
+    counts and training_data_version are added here. The card is written last, so a reader that finds
+    it finds every shard.
     """
+    import io
+
     import pyarrow.parquet as pq
 
     from trendflow.ids import canonical_json
@@ -277,19 +320,14 @@ def write_training_data(out_dir: str, tables: dict[str, pa.Table], card: dict[st
                                  "a_dim", "max_shots", "feature_schema_versions") if k in card}
     card = {**card, "training_data_version": training_data_version(tables, core),
             "splits": {s: len(t) for s, t in tables.items()}}
-    os.makedirs(out_dir, exist_ok=True)
+    storage = as_train_dir(out_dir).storage
     for split, table in tables.items():
-        d = split_dir(out_dir, split)
-        if os.path.isdir(d):  # a rebuild replaces the split whole, never mixes old shards in
-            for f in os.listdir(d):
-                if f.endswith(".parquet"):
-                    os.remove(os.path.join(d, f))
-        os.makedirs(d, exist_ok=True)
+        for rel in storage.glob(f"{split}/*.parquet"):  # a rebuild replaces the split whole, never mixes shards
+            storage.remove(rel)
         table = table.sort_by([("platform_id", "ascending"), ("video_id", "ascending")])
         for k, start in enumerate(range(0, len(table), rows_per_shard)):
-            pq.write_table(table.slice(start, rows_per_shard), os.path.join(d, f"part-{k:05d}.parquet"))
-    tmp = os.path.join(out_dir, CARD_FILE + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(json.dumps(json.loads(canonical_json(card)), indent=2))
-    os.replace(tmp, os.path.join(out_dir, CARD_FILE))
+            buf = io.BytesIO()
+            pq.write_table(table.slice(start, rows_per_shard), buf)
+            storage.write_bytes(f"{split}/part-{k:05d}.parquet", buf.getvalue())
+    storage.write_bytes(CARD_FILE, json.dumps(json.loads(canonical_json(card)), indent=2).encode())
     return card

@@ -5,15 +5,17 @@
                                 config, validation metrics (SPEC §12)
     MODEL_DIR/model.pt          neural models: {model_name, model_kwargs, meta_features, state_dict}
     MODEL_DIR/params.json       tabular models (+ lgbm_<head>.txt for LightGBM)
-    MODEL_DIR/metrics.csv       per-epoch metrics (neural models)
+    MODEL_DIR/metrics.csv       per-epoch metrics (neural models), one row per epoch
+    MODEL_DIR/intervals.json    split-conformal interval half-widths per head × age bucket (train.intervals)
 
 `load_predictor(MODEL_DIR).predict(table)` gives (N, T, H) log1p growth predictions for an Arrow
-table in the training-data format, whatever the model kind.
+table in the training-data format, whatever the model kind. MODEL_DIR may be a local folder or
+`s3://bucket/prefix` (`ModelDir(uri, storage_options)`); every file goes through the storage adapter.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import os
 import subprocess
 from datetime import datetime, timezone
@@ -23,13 +25,30 @@ import numpy as np
 import pyarrow as pa
 
 import trendflow
-from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches, read_json_file
+from train.data import SHOT_COLUMNS, DatasetSchema, iter_local_batches, read_json_doc
+from train.uris import StorageFolder
 
 CARD_FILE = "model_card.json"
+# What `evaluate`, `predict` and serving read from every card; a card without them is not usable.
+REQUIRED_CARD_FIELDS = ("model_name", "model_version", "kind", "targets", "horizons", "meta_features",
+                        "training_data_version")
+TORCH_CARD_FIELDS = ("e_dim", "a_dim", "max_shots")
 TORCH_FILE = "model.pt"
 # Inputs a neural model can be asked to ignore at prediction time: shot embeddings per modality, and the
 # content aggregates (shown to the model as missing, NaN, which it was trained to handle).
 ABLATIONS = ("visual", "audio", "aggregates")
+
+
+class ModelDirError(ValueError):
+    """A model folder is missing, or its card lacks what the command needs (the message names it)."""
+
+
+class ModelDir(StorageFolder):
+    """A model folder, local or `s3://bucket/prefix` (see `train.uris.StorageFolder`)."""
+
+
+def as_model_dir(model_dir: "str | ModelDir") -> ModelDir:
+    return model_dir if isinstance(model_dir, ModelDir) else ModelDir(model_dir)
 
 
 def code_commit() -> str:
@@ -46,7 +65,7 @@ def code_commit() -> str:
 
 
 def build_model_card(*, model_name: str, model_version: str, kind: str, schema: DatasetSchema,
-                     config: dict[str, Any], seed: int, meta_features: Sequence[str],
+                     config: dict[str, Any], seed: int, meta_features: Sequence[str], training_data_uri: str,
                      validation_metrics: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     card = schema.card
     return {
@@ -54,6 +73,7 @@ def build_model_card(*, model_name: str, model_version: str, kind: str, schema: 
         "model_version": model_version,
         "kind": kind,
         "training_data_version": schema.training_data_version,
+        "training_data_uri": training_data_uri,  # where serving finds reference statistics of the training videos
         "feature_schema_versions": card.get("feature_schema_versions", {}),
         "sampling_policy_version": card.get("sampling_policy_version"),
         "dataprocessor_version": trendflow.DATAPROCESSOR_VERSION,
@@ -68,41 +88,46 @@ def build_model_card(*, model_name: str, model_version: str, kind: str, schema: 
         "e_dim": schema.e_dim,
         "a_dim": schema.a_dim,
         "max_shots": schema.max_shots,
+        "count_t0_columns": {t: c for t, c in (card.get("count_t0_columns") or {}).items() if t in schema.targets},
         "trendflow_version": trendflow.__version__,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         **(extra or {}),
     }
 
 
-def write_card(model_dir: str, card: dict[str, Any]) -> str:
-    os.makedirs(model_dir, exist_ok=True)
-    path = os.path.join(model_dir, CARD_FILE)
-    with open(path, "w") as f:
-        json.dump(card, f, indent=2, default=_jsonable)
-    return path
+def write_card(model_dir: "str | ModelDir", card: dict[str, Any]) -> str:
+    return as_model_dir(model_dir).write_json(CARD_FILE, card)
 
 
-def read_card(model_dir: str) -> dict[str, Any]:
-    return read_json_file(os.path.join(model_dir, CARD_FILE), FileNotFoundError(
-        f"{model_dir}: no {CARD_FILE}; is this a model folder written by `trendflow train`?"))
+def read_card(model_dir: "str | ModelDir") -> dict[str, Any]:
+    """The model card; a missing folder or card, or one without the fields every command reads, is a
+    ModelDirError naming what is missing."""
+    md = as_model_dir(model_dir)
+    card = read_json_doc(md.storage, CARD_FILE, "model folder", "is it a folder written by `trendflow train`?",
+                         ModelDirError)
+    required = REQUIRED_CARD_FIELDS + (TORCH_CARD_FIELDS if card.get("kind") == "torch" else ())
+    missing = [k for k in required if k not in card]
+    if missing:
+        raise ModelDirError(f"{md.path(CARD_FILE)} lacks {missing}; retrain the model with `trendflow train`")
+    return card
 
 
-def save_torch_model(model_dir: str, model_name: str, model_kwargs: dict[str, Any],
+def save_torch_model(model_dir: "str | ModelDir", model_name: str, model_kwargs: dict[str, Any],
                      meta_features: Sequence[str], state_dict: dict) -> str:
     import torch
-    os.makedirs(model_dir, exist_ok=True)
-    path = os.path.join(model_dir, TORCH_FILE)
+    buf = io.BytesIO()
     torch.save({"model_name": model_name, "model_kwargs": model_kwargs, "meta_features": list(meta_features),
-                "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}, path)
-    return path
+                "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()}}, buf)
+    return as_model_dir(model_dir).write_bytes(TORCH_FILE, buf.getvalue())
 
 
-def load_torch_model(model_dir: str):
+def load_torch_model(model_dir: "str | ModelDir"):
     """(model in eval mode, meta_features) from MODEL_DIR/model.pt."""
     import torch
 
     from train.registry import create_model
-    blob = torch.load(os.path.join(model_dir, TORCH_FILE), map_location="cpu", weights_only=True)
+    blob = torch.load(io.BytesIO(as_model_dir(model_dir).read_bytes(TORCH_FILE)), map_location="cpu",
+                      weights_only=True)
     model = create_model(blob["model_name"], **blob["model_kwargs"])
     model.load_state_dict(blob["state_dict"])
     return model.eval(), blob["meta_features"]
@@ -111,21 +136,27 @@ def load_torch_model(model_dir: str):
 class Predictor:
     """Loads any trained model folder and predicts (N, T, H) on training-data-format tables."""
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: "str | ModelDir"):
         from train.registry import get_entry
-        self.model_dir = model_dir
-        self.card = read_card(model_dir)
+        self.dir = as_model_dir(model_dir)
+        self.model_dir = self.dir.uri
+        self.card = read_card(self.dir)
         self.name = self.card["model_name"]
-        self.kind = get_entry(self.name).kind
+        try:
+            self.kind = get_entry(self.name).kind
+        except KeyError as e:
+            raise ModelDirError(f"{self.dir.uri}: {e.args[0]}") from None
         self.targets, self.horizons = self.card["targets"], self.card["horizons"]
+        from train.intervals import Intervals
+        self.intervals = Intervals.load(self.dir)  # None for folders written before intervals existed
         self.content_features: list[str] = []
         if self.kind == "torch":
-            self.model, self.meta_features = load_torch_model(model_dir)
+            self.model, self.meta_features = load_torch_model(self.dir)
             n_content = self.model.meta_encoder.n_content  # content aggregates come last in meta_features
             self.content_features = self.meta_features[len(self.meta_features) - n_content:] if n_content else []
         else:
             from train.baselines import TABULAR_CLASSES
-            self.model = TABULAR_CLASSES[self.name].load(model_dir)
+            self.model = TABULAR_CLASSES[self.name].load(self.dir)
             self.meta_features = self.card["meta_features"]
 
     @property
@@ -192,13 +223,5 @@ class Predictor:
         return {f"{t}_{h}": float(pred[i, j]) for i, t in enumerate(self.targets) for j, h in enumerate(self.horizons)}
 
 
-def load_predictor(model_dir: str) -> Predictor:
+def load_predictor(model_dir: "str | ModelDir") -> Predictor:
     return Predictor(model_dir)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, (np.integer, np.floating)):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)

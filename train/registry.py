@@ -8,6 +8,10 @@ Two kinds of model live here:
 Short names used on the command line are aliases: `v1` → `v1_late_fusion`, `v2` → `v2_transformer`.
 Defaults are declared next to the model (`defaults=`); `create_model(name, config, **overrides)`
 merges defaults < config < keyword overrides, so keyword overrides always win.
+
+What a model needs from the training data is declared with it too (`needs=`, names from `DATA_NEEDS`);
+`unsupported_reason(name, schema)` compares that with what the dataset card says the data has, so
+`compare` skips what a counters-only dataset cannot train without a list of model names anywhere.
 """
 
 from __future__ import annotations
@@ -18,8 +22,22 @@ from typing import Any, Callable, Literal, Mapping
 
 Kind = Literal["torch", "tabular"]
 
+# What training data can provide (`train.data.DatasetSchema.capabilities`), and how a user gets it.
+DATA_NEEDS = {
+    "content_aggregates": "content aggregates (build-dataset --store STORE of an extraction)",
+    "shot_embeddings": "per-shot embeddings E_shot/A_shot (build-dataset --store STORE of an extraction)",
+    "views_t0": "a snapshot-1 views column (views_s1 in the temporal table)",
+}
+
 # Modules that register models when imported; imported lazily so `import train.registry` is cheap.
 _MODEL_MODULES = ("train.baselines", "train.models.v1_late_fusion", "train.models.v2_transformer")
+
+
+class UnknownModelError(KeyError, ValueError):
+    """A model name that is not registered (the message lists the registered ones)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -31,6 +49,7 @@ class ModelEntry:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     description: str = ""
+    needs: tuple[str, ...] = ()
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -39,12 +58,16 @@ _LOADED = False
 
 
 def register_model(name: str, *, kind: Kind = "torch", version: str = "1", defaults: Mapping[str, Any] | None = None,
-                   aliases: tuple[str, ...] = (), description: str = "") -> Callable:
-    """Decorator registering a model factory under `name` (and its aliases)."""
+                   aliases: tuple[str, ...] = (), description: str = "", needs: tuple[str, ...] = ()) -> Callable:
+    """Decorator registering a model factory under `name` (and its aliases); `needs` ⊆ DATA_NEEDS."""
+    unknown = set(needs) - set(DATA_NEEDS)
+    if unknown:
+        raise ValueError(f"model {name!r} needs unknown data {sorted(unknown)}; known: {list(DATA_NEEDS)}")
+
     def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
         doc_line = (factory.__doc__ or "").strip().split("\n")[0]
         entry = ModelEntry(name, factory, kind, version, dict(defaults or {}), tuple(aliases),
-                           description or doc_line)
+                           description or doc_line, tuple(needs))
         for key in (name, *aliases):
             owner = _ALIASES.get(key)
             if owner is not None and owner != name:
@@ -69,7 +92,7 @@ def get_entry(name: str) -> ModelEntry:
     try:
         return _REGISTRY[_ALIASES[name]]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; registered: {list_models(with_aliases=True)}") from None
+        raise UnknownModelError(f"unknown model {name!r}; registered: {list_models(with_aliases=True)}") from None
 
 
 def list_models(kind: Kind | None = None, with_aliases: bool = False) -> list[str]:
@@ -78,6 +101,16 @@ def list_models(kind: Kind | None = None, with_aliases: bool = False) -> list[st
     if with_aliases:
         names += sorted(a for n in names for a in _REGISTRY[n].aliases)
     return names
+
+
+def unsupported_reason(name: str, schema) -> str | None:
+    """Why the training data described by `schema` (a `train.data.DatasetSchema`) cannot train `name`,
+    or None when it can."""
+    lacking = [need for need in get_entry(name).needs if need not in schema.capabilities()]
+    if not lacking:
+        return None
+    counters_only = " (counters-only data)" if schema.card.get("content") == "none" else ""
+    return f"needs {' and '.join(DATA_NEEDS[n] for n in lacking)}; the training data has none{counters_only}"
 
 
 def canonical_name(name: str) -> str:

@@ -96,12 +96,23 @@ def _shot_arrays(rows: list[np.ndarray], dim: int) -> tuple[pa.Array, pa.Array]:
     return shots.cast(shot_list_type(dim)), mask
 
 
-def write_synthetic_training_data(out_dir: str, n: int = 240, d: int = 8, da: int = 4, max_shots: int = 24,
+def write_synthetic_training_data(out_dir, n: int = 240, d: int = 8, da: int = 4, max_shots: int = 24,
                                   seed: int = 0) -> dict:
-    """Write TRAIN_DIR (train/val/test split by channel) and return its dataset card."""
+    """Write TRAIN_DIR (a path, s3:// URI or `train.data.TrainDir`; train/val/test split by channel) and
+    return its dataset card."""
     tables = synthetic_tables(n, d, da, max_shots, seed)
     card = {"targets": ["views", "likes"], "horizons": [7, 14, 21], "temporal_features": TEMPORAL,
             "content_features": CONTENT, "e_dim": d, "a_dim": da, "max_shots": max_shots,
-            "views_t0_column": "views_t0", "feature_schema_versions": {"core_clip": 1, "clap_extractor": 1},
+            "views_t0_column": "views_t0", "count_t0_columns": {"views": "views_t0", "likes": "likes_t0"},
+            "content": "store", "coverage": _coverage(tables),
+            "feature_schema_versions": {"core_clip": 1, "clap_extractor": 1},
             "sampling_policy_version": "synthetic", "builder": "train/synthetic_data.py"}
     return write_training_data(out_dir, tables, card)
+
+
+def _coverage(tables: dict[str, pa.Table]) -> dict[str, int]:
+    """The dataset card's coverage counts: videos with visual / audio shots (every video has visual ones)."""
+    import pyarrow.compute as pc
+    n = sum(len(t) for t in tables.values())
+    audio = sum(int(pc.sum(pc.greater(pc.list_value_length(t["A_mask"]), 0)).as_py() or 0) for t in tables.values())
+    return {"videos": n, "with_run": n, "visual": n, "audio": audio, "aggregates": n}

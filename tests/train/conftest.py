@@ -1,10 +1,16 @@
-"""Fixtures for the training tests: a small synthetic training set and tiny model sizes."""
+"""Fixtures for the training tests: a small synthetic training set, and v1/v2 trained once per session
+through the real path (`trendflow train` → `train.pipeline.train_model` → Ray Train recipe)."""
+
+import contextlib
+import io
 
 import pytest
+import yaml
 
 from train.synthetic_data import write_synthetic_training_data
 
 TINY = {"d_model": 16, "hidden": 32}  # keyword overrides for v1/v2: fast on 2 CPU cores
+SESSION_EPOCHS = 4
 
 
 @pytest.fixture(scope="session")
@@ -15,51 +21,34 @@ def train_dir(tmp_path_factory):
     return str(d)
 
 
-def fit_neural_locally(name: str, train_dir: str, model_dir: str, epochs: int = 3):
-    """Train a registered neural model with Lightning in this process (no Ray) and save it like the
-    recipe does; for tests that need a trained neural model quickly. The Ray path: test_recipe.py."""
-    import lightning.pytorch as pl
+def tiny_train_section(**kw) -> dict:
+    return {"model": TINY, "max_epochs": SESSION_EPOCHS, "batch_size": 32, "early_stopping_patience": 50,
+            "wandb_mode": "disabled", **kw}
 
+
+@pytest.fixture(scope="session")
+def neural_models(ray_cluster, train_dir, tmp_path_factory):
+    """{canonical name: {"dir": MODEL_DIR, "output": console text}} for v1 and v2, each one short real run.
+
+    v1 goes through the CLI exactly as a user types it (its console output is kept for the progress
+    test); v2 through `train_model` with an offline W&B run (the W&B test reads it).
+    """
     from train.config import TrainConfig
-    from train.data import iter_local_batches, load_schema, read_split
-    from train.lightning_module import ForecastModule
-    from train.model_dir import build_model_card, save_torch_model, write_card
-    from train.recipe import _stats_arrays, feature_stats
-    from train.registry import canonical_name, get_entry, model_kwargs
+    from train.pipeline import train_model
+    from trendflow.cli import main
 
-    cfg = TrainConfig(model=TINY, max_epochs=epochs)
-    schema = load_schema(train_dir)
-    features, content_dim = schema.neural_meta_features(True)
-    kwargs = model_kwargs(name, cfg.model, meta_dim=len(features), e_dim=schema.e_dim, a_dim=schema.a_dim,
-                          n_targets=len(schema.targets), n_horizons=len(schema.horizons), max_shots=schema.max_shots,
-                          content_dim=content_dim)
-    stats = feature_stats(train_dir, schema, features)
-    pl.seed_everything(0, verbose=False)
-    module = ForecastModule(name, kwargs, {"kind": "huber"}, lr=3e-3, stats=_stats_arrays(stats))
-    train = _Batches(list(iter_local_batches(read_split(train_dir, "train"), schema, features, 32, shuffle_seed=0)))
-    val = _Batches(list(iter_local_batches(read_split(train_dir, "val"), schema, features, 64)))
-    trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
-    trainer.fit(module, train_dataloaders=train, val_dataloaders=val)
-    save_torch_model(model_dir, canonical_name(name), kwargs, features, module.model.state_dict())
-    write_card(model_dir, build_model_card(
-        model_name=canonical_name(name), model_version=get_entry(name).version, kind="torch", schema=schema,
-        config=cfg.model_dump(mode="json"), seed=0, meta_features=features,
-        validation_metrics={"val_loss": float(trainer.callback_metrics["val_loss"])}))
-    return module, features
-
-
-class _Batches:
-    """An iterable of prepared batches (a plain list would be read by Lightning as several loaders)."""
-
-    def __init__(self, batches):
-        self.batches = batches
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self):
-        return len(self.batches)
+    root = tmp_path_factory.mktemp("neural_models")
+    cfg_path = root / "train.yaml"
+    cfg_path.write_text(yaml.safe_dump({"train": tiny_train_section()}))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["train", "--model", "v1", "--data", train_dir, "--out", str(root / "v1"),
+                     "--config", str(cfg_path)]) == 0
+    lines: list[str] = []
+    train_model("v2", train_dir, str(root / "v2"), TrainConfig(**tiny_train_section(wandb_mode="offline")),
+                log=lines.append)
+    return {"v1_late_fusion": {"dir": str(root / "v1"), "output": out.getvalue()},
+            "v2_transformer": {"dir": str(root / "v2"), "output": "\n".join(lines)}}
 
 
 @pytest.fixture(autouse=True)

@@ -222,3 +222,27 @@ def test_cli_builds_the_same_data(built, tmp_path, capsys):
     assert (out / "dataset_card.json").exists() and load_schema(str(out)).e_dim == D
     assert main(["build-dataset", "--store", str(built["root"] / "store"), "--out", str(tmp_path / "x")]) == 2
     assert "--temporal" in capsys.readouterr().err
+
+
+def test_a_store_that_does_not_exist_is_an_error_not_a_problem_per_video(built, tmp_path):
+    from train.data import TrainingDataError
+    with pytest.raises(TrainingDataError, match="does not exist.*counters-only"):
+        build_training_data(None, str(tmp_path / "no_store"), str(tmp_path / "x"),
+                            temporal_path=str(built["temporal"]), log=lambda *_: None)
+
+
+def test_temporal_table_and_training_data_on_s3(built, s3_server, tmp_path):
+    from train.data import TrainDir
+    from train.uris import write_file
+    opts = s3_server["storage_options"]
+    write_file("s3://trendflow/build/temporal.parquet", built["temporal"].read_bytes(), opts)
+    card = build_training_data(None, str(built["root"] / "store"), "s3://trendflow/build/train_data",
+                               temporal_path="s3://trendflow/build/temporal.parquet", storage_options=opts,
+                               max_shots=16, log=lambda *_: None)
+    local = build_training_data(None, str(built["root"] / "store"), str(tmp_path / "local"),
+                                temporal_path=str(built["temporal"]), max_shots=16, log=lambda *_: None)
+    assert card["training_data_version"] == local["training_data_version"]  # the same rows as a local build
+    td = TrainDir("s3://trendflow/build/train_data", opts)
+    assert td.card()["splits"] == {"train": 4, "val": 2, "test": 2}
+    ids = ["platform_id", "video_id", "content_run_id"]  # (NaN ≠ NaN would fail a whole-table equals)
+    assert read_split(td, "val", ids).equals(read_split(str(tmp_path / "local"), "val", ids))

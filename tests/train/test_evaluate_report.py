@@ -2,10 +2,11 @@
 
 import json
 import os
+import pathlib
+import shutil
 
 import pytest
 
-from tests.train.conftest import fit_neural_locally
 from trendflow.cli import main
 
 HEADS = [f"{t}_{h}" for t in ("views", "likes") for h in (7, 14, 21)]
@@ -13,12 +14,12 @@ BUCKETS = ("all", "lt_24h", "d1_30", "gt_30d")
 
 
 @pytest.fixture(scope="module")
-def models(train_dir, tmp_path_factory):
+def models(train_dir, neural_models, tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     for name in ("baseline", "v0_content"):
         assert main(["train", "--model", name, "--data", train_dir, "--out", str(root / name)]) == 0
-    fit_neural_locally("v1", train_dir, str(root / "v1"), epochs=3)
-    return root
+    shutil.copytree(neural_models["v1_late_fusion"]["dir"], root / "v1")  # the session's real Ray Train run
+    return pathlib.Path(root)
 
 
 def test_evaluate_writes_every_metric_for_every_head_and_bucket(models, train_dir):
@@ -38,6 +39,10 @@ def test_evaluate_writes_every_metric_for_every_head_and_bucket(models, train_di
     assert doc["metrics"]["views_7"]["all"]["n"] < doc["metrics"]["views_14"]["all"]["n"]  # 7-day labels masked
     assert sum(doc["metrics"]["views_14"][b]["n"] for b in BUCKETS[1:]) == doc["metrics"]["views_14"]["all"]["n"]
     assert "ablations" not in doc  # tabular models have no modalities to hide
+    assert set(doc["intervals"]) == set(HEADS)  # conformal interval coverage next to MAE, per head
+    for head, iv in doc["intervals"].items():
+        assert iv["level"] == 0.8 and 0 < iv["coverage"] <= 1 and iv["mean_width"] > 0
+        assert iv["n"] == doc["metrics"][head]["all"]["n"]
     assert os.path.exists(models / "v0_content" / "metrics.predictions.parquet")
 
 
@@ -67,7 +72,8 @@ def test_report_compares_models_in_a_table_and_plots(models, train_dir, tmp_path
     printed = capsys.readouterr().out
     assert "| model |" in printed and "v0_content" in printed
     md = (report_dir / "report.md").read_text()
-    for section in ("## Overall", "## Per age bucket", "## Modality ablation", "bootstrap"):
+    for section in ("## Overall", "## Per age bucket", "## Modality ablation", "bootstrap", "## Prediction intervals",
+                    "coverage (80% interval)"):
         assert section in md
     rows = [line for line in md.splitlines() if line.startswith("| ") and "**" in line]
     order = [r.split("|")[1].strip() for r in rows]
