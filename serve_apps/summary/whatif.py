@@ -45,11 +45,11 @@ def assess_levers(features: Mapping[str, Any], category: str | None, levers: Seq
     for name in levers:
         value = finite(features.get(name))
         r = ref.lookup(name, category)
+        if r is None:  # the training data never measured it: nothing to compare with
+            out.append(LeverFinding(name, "missing_reference", value=value))
+            continue
         if value is None:
             out.append(LeverFinding(name, "missing_value", reference=r))
-            continue
-        if r is None:
-            out.append(LeverFinding(name, "missing_reference", value=value))
             continue
         p = r.percentile(value)
         far = (p <= low or p >= high) and r.median != value
