@@ -18,7 +18,7 @@ choose which features are talked about and when a value counts as far from typic
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from trendflow.config import Section
 
@@ -68,9 +68,3 @@ class SummaryConfig(Section):
         if unknown:
             raise ValueError(f"unknown lever(s) {unknown}; known levers: {sorted(LEVERS)}")
         return list(dict.fromkeys(v))
-
-    @model_validator(mode="after")
-    def _percentiles_ordered(self):
-        if self.low_percentile >= self.high_percentile:
-            raise ValueError("low_percentile must be below high_percentile")
-        return self
