@@ -10,6 +10,7 @@ import pytest
 
 from tests.train.conftest import train_dir  # noqa: F401  (the synthetic TRAIN_DIR, reused)
 from train.data import SPLITS, load_card, read_split, write_training_data
+from train.forecast import forecast_video
 from train.model_dir import load_predictor
 
 CATEGORIES = ("Music", "Gaming", "Education")  # Education is kept small: it falls back to all videos
@@ -73,3 +74,28 @@ def video_features(summary_train_dir, split="test"):
     """[(features dict, category)] for every video of a split: the values the model saw."""
     rows = read_split(summary_train_dir, split).drop_columns(["E_shot", "E_mask", "A_shot", "A_mask"]).to_pylist()
     return [({k: v for k, v in r.items()}, r["category"]) for r in rows]
+
+
+@pytest.fixture(scope="session")
+def summarizer(summary_train_dir, summary_v0):
+    from serve_apps.summary import Summarizer, SummaryConfig
+    return Summarizer.load(summary_train_dir, models={"v0": summary_v0}, config=SummaryConfig())
+
+
+def summarize(s, v0, features, category, locale="en", detail="short", **kw):
+    """(summary, forecast) of one video answered by `v0`, the way the Serve app calls it."""
+    fc = forecast_video(v0.card, v0.intervals, v0.predict_video(features), features, features["age_bucket"])
+    kw.setdefault("predict_many", batched_predict_many(v0))
+    kw.setdefault("cache_key", (features["video_id"], "run-1", "author"))
+    return s.summarize(features=features, category=category, forecast=fc, card=v0.card, locale=locale,
+                       detail=detail, **kw), fc
+
+
+@pytest.fixture(scope="session")
+def video_with_actions(summarizer, summary_v0, summary_train_dir):
+    """The first test video whose summary has at least two actions (the planted loudness/brightness effects)."""
+    for features, category in video_features(summary_train_dir):
+        out, _ = summarize(summarizer, summary_v0, features, category)
+        if sum(1 for a in out["actions"] if "feature" in a) >= 2:
+            return features, category
+    pytest.fail("no test video has two actions; the planted lever effects did not reach the model")

@@ -14,20 +14,16 @@ from serve_apps.summary.levers import LEVERS
 from serve_apps.summary.numbers import extract, pct_decimals
 from tests.serve_apps.summary_fixtures import (  # noqa: F401  (fixtures)
     batched_predict_many,
+    summarize,
+    summarizer,
     summary_train_dir,
     summary_v0,
     train_dir,
-    video_features,
+    video_with_actions,
 )
 from train.data import float_column, read_split
-from train.forecast import forecast_video
 
 HEAD, TARGET, H = "views_14", "views", 14  # the default: the card's first target, its middle horizon
-
-
-@pytest.fixture(scope="module")
-def summarizer(summary_train_dir, summary_v0):
-    return Summarizer.load(summary_train_dir, models={"v0": summary_v0}, config=SummaryConfig())
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +38,6 @@ def counting(predict_many):
         return predict_many(rows)
     wrapped.batches = []
     return wrapped
-
-
-def summarize(s, v0, features, category, locale="en", detail="short", **kw):
-    fc = forecast_video(v0.card, v0.intervals, v0.predict_video(features), features, features["age_bucket"])
-    kw.setdefault("predict_many", batched_predict_many(v0))
-    return s.summarize(features=features, category=category, forecast=fc, card=v0.card, locale=locale,
-                       detail=detail, cache_key=(features["video_id"], "run-1", "author"), **kw), fc
 
 
 def reference(train_table, feature, category, min_rows=20):
@@ -67,16 +56,6 @@ def present(v) -> bool:
 
 def growth(v0, features) -> float:
     return math.expm1(v0.predict_video(features)[HEAD])
-
-
-@pytest.fixture(scope="module")
-def video_with_actions(summarizer, summary_v0, summary_train_dir):
-    """The first test video whose summary has at least two actions (the planted loudness/brightness effects)."""
-    for features, category in video_features(summary_train_dir):
-        out, _ = summarize(summarizer, summary_v0, features, category)
-        if sum(1 for a in out["actions"] if "feature" in a) >= 2:
-            return features, category
-    pytest.fail("no test video has two actions; the planted lever effects did not reach the model")
 
 
 def test_percentiles_medians_and_effects_are_the_data_and_the_model(summarizer, summary_v0, train_table,
