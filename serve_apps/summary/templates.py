@@ -37,7 +37,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "none_weak": "No lever far from typical is predicted to hold the forecast back.",
         "none_actions": "No single lever moved to its category's median is predicted to raise {target}.",
         "whatif_failed": "The model's what-if runs failed, so no lever effects can be given.",
-        "why_head": "Largest contributions to the v0 forecast of {target} in {h} days:",
+        "why_head": "Largest contributions to the v0 forecast of {target} in {h} days (× is how much each one "
+                    "multiplies the forecast):",
         "why_item": "{label} = {value}: ×{factor}",
         "why_item_missing": "{label} (missing): ×{factor}",
         "why_none": "Per-feature contributions are unavailable: no v0 model with this head is loaded.",
@@ -62,7 +63,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "none_weak": "Ни один заметно нетипичный параметр не тянет прогноз вниз.",
         "none_actions": "Перенос одного параметра к медиане категории, по модели, не увеличит {target}.",
         "whatif_failed": "Расчёт «что если» на модели не удался, поэтому влияние параметров не приводится.",
-        "why_head": "Самые большие вклады в прогноз v0 ({target} за {h} дн.):",
+        "why_head": "Самые большие вклады в прогноз v0 ({target} за {h} дн.; × — во сколько раз каждый "
+                    "меняет прогноз):",
         "why_item": "{label} = {value}: ×{factor}",
         "why_item_missing": "{label} (нет данных): ×{factor}",
         "why_none": "Вклады признаков недоступны: модель v0 с этим прогнозом не загружена.",
