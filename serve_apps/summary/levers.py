@@ -86,7 +86,8 @@ FEATURE_LABELS: dict[str, dict[str, str]] = {
     "comment_rate": {"en": "comments per view", "ru": "комментарии на просмотр"},
     "views_per_subscriber": {"en": "views per subscriber", "ru": "просмотры на подписчика"},
     "views_per_video_channel": {"en": "channel views per video", "ru": "просмотры канала на видео"},
-    "video_age_hours_at_snapshot1": {"en": "video age at the first snapshot (h)", "ru": "возраст видео на первом срезе (ч)"},
+    "video_age_hours_at_snapshot1": {"en": "video age at the first snapshot (h)",
+                                     "ru": "возраст видео на первом срезе (ч)"},
     "publish_hour_utc": {"en": "publishing hour (UTC)", "ru": "час публикации (UTC)"},
     "publish_weekday": {"en": "publishing weekday", "ru": "день недели публикации"},
 }

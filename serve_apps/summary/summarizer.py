@@ -79,7 +79,8 @@ class Summarizer:
 
     def summarize(self, *, features: Mapping[str, Any], category: str | None,
                   predict_many: Callable[[list[dict[str, Any]]], list[Mapping[str, float]]],
-                  forecast: Mapping[str, Any] | None, card: Mapping[str, Any], shots: Mapping[str, Sequence] | None = None,
+                  forecast: Mapping[str, Any] | None, card: Mapping[str, Any],
+                  shots: Mapping[str, Sequence] | None = None,
                   locale: str = "ru", detail: str = "short", cache_key: tuple | None = None) -> dict[str, Any]:
         if locale not in LOCALES:
             raise SummaryInputError(f"locale must be one of {list(LOCALES)}, got {locale!r}")
