@@ -194,6 +194,7 @@ def test_full_detail_adds_feature_and_shot_tables(summarizer, summary_v0, train_
         {"shot": 1, "shot_start_sec": 2.5, "quality_score": None, "shot_motion_mean": pytest.approx(0.2)},
         {"shot": 2, "shot_start_sec": 4.0, "quality_score": 0.4, "shot_motion_mean": pytest.approx(0.05)}]
     assert "\nFeatures\n" in out["text"] and "\nShots\n" in out["text"]
+    json.dumps(out, allow_nan=False)  # the Serve app returns it as JSON: no NaN, no numpy scalars
 
 
 def test_a_small_category_is_compared_with_all_training_videos(summarizer, summary_v0, train_table,
