@@ -231,3 +231,17 @@ def test_user_mistakes_name_the_field(summarizer, summary_v0, video_with_actions
         SummaryConfig(levers=["loudnes"])
     with pytest.raises(ValidationError, match="bogus"):
         SummaryConfig(bogus=1)  # a typo in the config section is an error, not ignored
+
+
+def test_reference_data_on_s3_gives_the_same_summary(s3_server, summarizer, summary_train_dir, summary_v0,
+                                                     video_with_actions):
+    from train.data import SPLITS, TrainDir, load_card, write_training_data
+    opts = s3_server["storage_options"]
+    uri = "s3://trendflow/summary/train_data"
+    card = {k: v for k, v in load_card(summary_train_dir).items() if k not in ("training_data_version", "splits")}
+    write_training_data(TrainDir(uri, opts), {s: read_split(summary_train_dir, s) for s in SPLITS}, card)
+    on_s3 = Summarizer.load(uri, models={"v0": summary_v0}, storage_options=opts)
+    features, category = video_with_actions
+    remote, _ = summarize(on_s3, summary_v0, features, category)
+    local, _ = summarize(summarizer, summary_v0, features, category)
+    assert remote["text"] == local["text"] and remote["reference"]["training_data_uri"] == uri
