@@ -1,5 +1,6 @@
-"""`trendflow summarize` (or `python -m serve_apps.summary`): the summary of one video of a TRAIN_DIR split,
-without the service — for analysts, the demo, and to read what the service would answer.
+"""`python -m serve_apps.summary` (`trendflow summarize` once `register` is an entry point): the summary of
+one video of a TRAIN_DIR split, without the service — for analysts, the demo, and to read what the service
+would answer.
 
     python -m serve_apps.summary --model runs/v1_late_fusion --video vid00014 --locale en [--detail full]
 
