@@ -64,7 +64,7 @@ class VideoInfo:
         return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
 
 
-def _open(path):
+def _open(path, hw_decode: str = "none"):
     import av
 
     p = str(path)
@@ -73,7 +73,7 @@ def _open(path):
     if os.path.getsize(p) == 0:
         raise VideoDecodeError("empty_file", p)
     try:
-        container = av.open(p)
+        container = _open_container(p, hw_decode)
     except av.error.InvalidDataError as e:
         raise VideoDecodeError("invalid_data", p, "not a video, or truncated before its index") from e
     except av.FFmpegError as e:
@@ -84,6 +84,23 @@ def _open(path):
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame + slice threads: ~1.5x faster on 2 cores
     return container, stream
+
+
+def _open_container(p: str, hw_decode: str):
+    """av.open with the `sampling.hw_decode` decoder: "none" = CPU; "cuda" = NVDEC, frames downloaded
+    to system memory. A stream NVDEC cannot take falls back to the CPU decoder
+    (allow_software_fallback), and so does a machine without a usable GPU (creating the device fails
+    with EPERM here): the switch never turns a readable video into a failure."""
+    import av
+
+    if hw_decode in (None, "none"):
+        return av.open(p)
+    from av.codec.hwaccel import HWAccel
+
+    try:
+        return av.open(p, hwaccel=HWAccel(device_type=hw_decode, allow_software_fallback=True))
+    except av.FFmpegError:
+        return av.open(p)
 
 
 @dataclass
@@ -209,24 +226,31 @@ def small_yuv(frame, out: np.ndarray) -> None:
 
 
 def iter_small_yuv(path, *, width: int = 64, height: int = 36, chunk_size: int = 64,
-                   status: "DecodeStatus | None" = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   status: "DecodeStatus | None" = None, on_frame=None, hw_decode: str = "none"
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every frame of the video as tiny YUV thumbnails, in chunks.
 
     Yields (times_sec (B,) float64 container times, thumbs (B, 3, height, width) float32 planar
     Y, U, V in 0..255). Raises VideoDecodeError("corrupt") when nothing decodes because of errors,
     ("no_frames") when the stream is empty. A file damaged or truncated mid-stream yields the
     frames that decode (as a player would) and records what went wrong in `status`.
+    on_frame(frame, time_sec_since_first_frame), when given, sees every decoded frame in order
+    (the decode-once frame cache, `sampling.frame_cache`).
     """
     status = status if status is not None else DecodeStatus()
-    container, stream = _open(path)
+    container, stream = _open(path, hw_decode)
     status.n_frames_hint = int(stream.frames) or None
     rate = float(stream.average_rate or stream.guessed_rate or 25)
     buf = np.empty((chunk_size, 3, height, width), np.float32)
     times = np.empty(chunk_size, np.float64)
     k, n = 0, 0
     try:
+        t_first = None
         for frame in decode_frames(container, stream, status):
             times[k] = _frame_time(frame, n, rate)
+            if on_frame is not None:
+                t_first = times[k] if t_first is None else t_first
+                on_frame(frame, float(times[k] - t_first))
             small_yuv(frame, buf[k])
             k, n = k + 1, n + 1
             if k == chunk_size:
@@ -260,9 +284,24 @@ def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
+def frame_reformatter():
+    """One swscale context to reuse for every frame of a video (cheaper than one per frame)."""
+    import av.video.reformatter
+
+    return av.video.reformatter.VideoReformatter()
+
+
+def analysis_rgb(reformatter, frame, width: int, height: int, rotation: int) -> np.ndarray:
+    """A decoded frame as (height, width, 3) uint8 RGB after rotation (area-averaged resize)."""
+    # Decode at the coded orientation, then rotate: swscale sizes are pre-rotation.
+    sw, sh = (height, width) if rotation % 180 else (width, height)
+    rgb = reformatter.reformat(frame, format="rgb24", width=sw, height=sh, interpolation="AREA").to_ndarray()
+    return _rotate(rgb, rotation)
+
+
 def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int,
                 rotation: int = 0, chunk_size: int = 64, seek_gap_sec: float = 2.0,
-                time_offset_sec: float = 0.0
+                time_offset_sec: float = 0.0, hw_decode: str = "none"
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Decode only `frame_indices` (sorted, unique), RGB, `width` x `height` after rotation.
 
@@ -272,20 +311,15 @@ def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int
     chunk. After yielding every frame it could, raises VideoDecodeError("frames_missing") when
     some requested frames never came out of the decoder (damaged or truncated file).
     """
-    import av
-    import av.video.reformatter
-
     want = np.asarray(frame_indices, dtype=np.int64)
     if want.size == 0:
         return
     if np.any(np.diff(want) <= 0):
         raise ValueError("frame_indices must be sorted and unique")
     times = np.asarray(frame_times_sec, dtype=np.float64) + time_offset_sec
-    # Decode at the coded orientation, then rotate: swscale sizes are pre-rotation.
-    sw, sh = (height, width) if rotation % 180 else (width, height)
-    container, stream = _open(path)
+    container, stream = _open(path, hw_decode)
     keyframe_times = _keyframe_times(stream)
-    reformatter = av.video.reformatter.VideoReformatter()  # reused: cheaper than one per frame
+    reformatter = frame_reformatter()
     pos, out_pos, out_frames, missing = 0, [], [], []
     index = -1  # index of the last decoded frame
     try:
@@ -302,10 +336,8 @@ def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int
                 if pos == len(want):
                     break
                 if index == want[pos]:
-                    rgb = reformatter.reformat(frame, format="rgb24", width=sw, height=sh,
-                                               interpolation="AREA").to_ndarray()
                     out_pos.append(pos)
-                    out_frames.append(_rotate(rgb, rotation))
+                    out_frames.append(analysis_rgb(reformatter, frame, width, height, rotation))
                     pos += 1
                     if len(out_frames) == chunk_size:
                         yield np.asarray(out_pos), np.stack(out_frames)

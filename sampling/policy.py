@@ -31,10 +31,11 @@ from trendflow.config import Section
 from trendflow.ids import config_hash
 
 # Bump when a code change can change sampled frames or shots for the same settings.
-SAMPLING_CODE_VERSION = 1
+# 2 (issue #16): decode-once frame cache; shot_quality noise from a pixel subsample.
+SAMPLING_CODE_VERSION = 2
 BUDGETED_COMPONENTS = ("cut_detection", "core_clip", "shot_quality")
 # Settings that change speed and memory, never the output: they stay out of the policy version.
-RUNTIME_FIELDS = ("decode_chunk_frames", "seek_gap_sec")
+RUNTIME_FIELDS = ("decode_chunk_frames", "seek_gap_sec", "frame_cache_mb", "hw_decode")
 
 
 class ComponentBudget(Section):
@@ -86,6 +87,13 @@ class SamplingPolicy(Section):
     decode_chunk_frames: int = Field(32, ge=1, description="Frames per decoded chunk (bounds memory).")
     seek_gap_sec: float = Field(2.0, gt=0, description="Seek instead of decoding through gaps longer "
                                 "than this (when the container has a keyframe index).")
+    frame_cache_mb: int = Field(256, ge=0, description="Decode once: keep the analysis-timeline frames "
+                                "of the pass-1 scan (RGB, analysis size) up to this many MB, so the sampled "
+                                "frames are not decoded a second time; longer videos are decoded again "
+                                "sparsely. 0 = always decode again (sampling/frame_cache.py).")
+    hw_decode: Literal["none", "cuda"] = Field("none", description="Video decoder: none = CPU (default); "
+                                               "cuda = NVDEC through PyAV on GPU nodes, falling back to "
+                                               "the CPU decoder for streams or machines it cannot take.")
 
     @property
     def sampling_policy_version(self) -> str:
