@@ -28,6 +28,14 @@ def laplacian(y: np.ndarray) -> np.ndarray:
     return (y[..., :-2, 1:-1] + y[..., 2:, 1:-1] + y[..., 1:-1, :-2] + y[..., 1:-1, 2:] - 4 * y[..., 1:-1, 1:-1])
 
 
+def _mean_var(x: np.ndarray) -> tuple[float, float]:
+    """Mean and variance of an array; the squares summed by one BLAS dot: ~2x cheaper than .var()."""
+    r = x.ravel()
+    m = float(r.mean())
+    d = r - m
+    return m, float(np.dot(d, d)) / max(r.size, 1)
+
+
 def _lower_median(x: np.ndarray) -> float:
     k = x.size // 2
     return float(np.partition(x, k)[k])
@@ -51,16 +59,18 @@ def frame_metrics(frames: np.ndarray) -> dict[str, np.ndarray]:
         y = f @ _LUMA_WEIGHTS  # (H, W)
         if big_enough:
             lap = laplacian(y)
-            out["sharpness"][i] = lap.var()
+            out["sharpness"][i] = _mean_var(lap)[1]
             sub = lap[::2, ::2].ravel()
             med = _lower_median(sub)
             out["noise"][i] = 1.4826 * _lower_median(np.abs(sub - med)) / np.sqrt(20.0)  # Laplacian gain on white noise
         small = f[::2, ::2]
         rg = small[..., 0] - small[..., 1]
         yb = 0.5 * (small[..., 0] + small[..., 1]) - small[..., 2]
-        out["colorfulness"][i] = np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
-        out["exposure"][i] = y.mean() / 255.0
-        out["contrast"][i] = y.std() / 255.0
+        (rg_mean, rg_var), (yb_mean, yb_var) = _mean_var(rg), _mean_var(yb)
+        out["colorfulness"][i] = np.sqrt(rg_var + yb_var) + 0.3 * np.sqrt(rg_mean ** 2 + yb_mean ** 2)
+        y_mean, y_var = _mean_var(y)
+        out["exposure"][i] = y_mean / 255.0
+        out["contrast"][i] = np.sqrt(y_var) / 255.0
     return out
 
 
