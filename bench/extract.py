@@ -1,8 +1,12 @@
 """Extraction benchmark: our Ray pipeline vs a naive loop and vs `ray.data.read_videos`, side by side.
 
     .venv/bin/python bench/extract.py [--model ViT-B-32] [--videos 12] [--skip-long] [--no-full-growth]
+    # issue #16's rows (README): CPU stage per step, overlap on 40 videos, the 10-minute read_videos row
+    .venv/bin/python bench/extract.py --model trendflow-clip-tiny --videos 40 --skip-growth --skip-audio --skip-cluster
 
 Prints one table (and the part measured so far after each section):
+  0. the CPU stage's CPU-seconds per minute of 30 fps video per step (segment, decode of the sampled
+     frames, quality, pacing) for main's code and ours, each in a fresh process (bench/baseline.py);
   1. short-video set: each stage alone at full machine use — prepare (the real CPU stage: segment,
      decode the sampled frames, quality/pacing, artifacts; visual only) in one process per core, and
      CLIP on its real input frames with one torch thread per core; the CPU-sharing bound
@@ -12,7 +16,7 @@ Prints one table (and the part measured so far after each section):
   2. the naive sequential loop (per video: segment, decode all sampled frames, quality + motion,
      then embed; no Ray) on the same videos, against our visual-only run;
   3. a 10-minute video through `ray.data.read_videos(fps=1)` (decodes every frame) + the same model,
-     against our visual-only run;
+     against our visual-only run with a core_clip budget giving at least as many CLIP frames;
   4. cost growth: wall time and peak memory (PSS summed over this process and the local Ray cluster)
      for 30 s, 2 min, 10 min, 20 min videos at 60 fps, visual-only and full;
   5. cluster (issue #11; `--cluster-only` runs just this): storage calls per video on S3 (a moto server),
@@ -47,6 +51,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/baseline.py
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
@@ -125,10 +130,19 @@ def wait_for_pools_to_exit(timeout_s=20.0) -> None:
         time.sleep(0.5)
 
 
-def write_config(model: str, audio: bool) -> str:
+def write_config(model: str, audio: bool, extra: str = "") -> str:
     p = Path(tempfile.mkdtemp()) / ("full.yaml" if audio else "visual.yaml")
-    p.write_text(f"extract:\n  clip: {{model_name: {model}}}\n" + ("" if audio else "audio: {enabled: false}\n"))
+    p.write_text(f"extract:\n  clip: {{model_name: {model}}}\n" + ("" if audio else "audio: {enabled: false}\n") + extra)
     return str(p)
+
+
+def at_least_clip_frames(n: int, duration_sec: float) -> str:
+    """A `sampling:` section whose core_clip budget gives >= n frames for a video of this duration
+    (budget = target x sqrt(duration / 300 s)), so a row compares the same amount of model work."""
+    import math
+    target = math.ceil(n / math.sqrt(duration_sec / 300.0)) + 1
+    return (f"sampling:\n  budgets:\n    core_clip: {{min_frames: 200, target_frames: {target}, "
+            f"max_frames: {max(800, n + 8)}}}\n")
 
 
 def run_pipeline(dataset: Path, cfg: str, videos=None, measure_memory=True):
@@ -277,6 +291,9 @@ def main():
                     help="growth section visual-only (the audio path's CLAP dominates: ~1-2 windows/s per core)")
     ap.add_argument("--cluster-only", action="store_true", help="run only section 5 (storage calls, 1 vs 2 nodes)")
     ap.add_argument("--skip-cluster", action="store_true", help="skip section 5")
+    ap.add_argument("--skip-growth", action="store_true", help="skip section 4 (keeps the 10-minute row)")
+    ap.add_argument("--skip-audio", action="store_true", help="no audio+visual end-to-end row")
+    ap.add_argument("--cpu-videos", type=int, default=8, help="short videos for the CPU-s per stage rows")
     ap.add_argument("--cluster-model", default="trendflow-clip-tiny",
                     help="CLIP model of section 5 (CLAP: trendflow-clap-tiny); storage calls do not depend on it")
     args = ap.parse_args()
@@ -295,7 +312,8 @@ def main():
     cores = os.cpu_count() or 1
     short = short_videos(args.videos)
     paths = sorted((short / "videos").glob("*.mp4"))
-    durations = {"30s": 30, "2min": 120} if args.skip_long else {"30s": 30, "2min": 120, "10min": 600, "20min": 1200}
+    durations = ({"30s": 30, "2min": 120} if args.skip_long else {"10min": 600} if args.skip_growth
+                 else {"30s": 30, "2min": 120, "10min": 600, "20min": 1200})
     long_sets = {}
     for name, sec in durations.items():
         root = CACHE / f"long_{name}"
@@ -309,6 +327,13 @@ def main():
     table = Table(f"extract benchmark — {cores} CPU cores, no GPU, CLIP {args.model} (random init); full = "
                   f"+ audio (CLAP HTSAT-tiny random init, loudness, tempo); {len(paths)} short videos "
                   f"(15-24 s, 30 fps, 320x180)")
+
+    # 0. the CPU stage's CPU-s per minute of 30 fps video, per step: main's code vs ours (bench/baseline.py)
+    print("(0/4 CPU stage per step, main vs ours...)", flush=True)
+    from baseline import cpu_stage_costs, cpu_stage_rows
+    for row in cpu_stage_rows(cpu_stage_costs(paths[:args.cpu_videos])):
+        table.add(*row)
+    table.print("  [partial]")
 
     # 1. standalone stages, each using the whole machine
     print("(1/4 standalone stages...)", flush=True)
@@ -338,10 +363,11 @@ def main():
               f"a 1-video run takes {wall_1:.1f} s (actor start, model load); overlap efficiency "
               f"{steady_rate / slowest:.2f} (÷ slowest stage), {steady_rate / share_rate:.2f} (÷ sharing bound)")
     visual_stats = operator_lines(s.dataset_stats)
-    sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
-    table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
-              f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
-              f"{wall_f / wall:.1f}x the visual-only time")
+    if not args.skip_audio:
+        sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
+        table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
+                  f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
+                  f"{wall_f / wall:.1f}x the visual-only time")
 
     # 2. naive loop
     import torch
@@ -358,7 +384,8 @@ def main():
     ref = "10min" if "10min" in long_sets else "2min"
     ref_path = next((long_sets[ref] / "videos").glob("*.mp4"))
     rv_wall, rv_n, rv_peak = read_videos_baseline(ref_path, args.model, fps=1)
-    ours, ours_wall, ours_peak = run_pipeline(long_sets[ref], visual_cfg)
+    same_work_cfg = write_config(args.model, audio=False, extra=at_least_clip_frames(rv_n, durations[ref]))
+    ours, ours_wall, ours_peak = run_pipeline(long_sets[ref], same_work_cfg)
     table.add(f"read_videos(fps=1)+CLIP, {ref}", f"{rv_wall:.1f} s", f"{rv_n} CLIP frames, peak {gib(rv_peak)}")
     table.add(f"ours visual-only, {ref}", f"{ours_wall:.1f} s",
               f"{ours.frames_embedded} CLIP frames, peak {gib(ours_peak)}; {rv_wall / ours_wall:.2f}x faster")
@@ -366,7 +393,8 @@ def main():
 
     # 4. cost growth
     print("(4/4 growth...)", flush=True)
-    modes = [("visual-only", visual_cfg)] + ([] if args.no_full_growth else [("audio+visual", full_cfg)])
+    modes = [] if args.skip_growth else \
+        [("visual-only", visual_cfg)] + ([] if args.no_full_growth else [("audio+visual", full_cfg)])
     for mode, cfg in modes:
         base = None
         for name, root in long_sets.items():
