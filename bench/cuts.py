@@ -309,10 +309,10 @@ def main() -> None:
 
     print(f"Accuracy at +-{TOL} frames (P / R / F1); gradual = found inside the transition +-{TOL}; "
           "PySceneDetect graded by its cut times")
-    print(f"{'video set':36s} {'cuts':>5s} " + " ".join(f"{label:>24s}" for _, label in methods))
+    print(f"{'video set':40s} {'cuts':>5s} " + " ".join(f"{label:>24s}" for _, label in methods))
     totals = {m: {"hard": [0, 0, 0], "gradual": [0, 0, 0]} for m, _ in methods}
     for v, (name, _, truth) in enumerate(videos):
-        row = f"{name:36s} {len(truth['cut_frames']):5d} "
+        row = f"{name:40s} {len(truth['cut_frames']):5d} "
         for m, _ in methods:
             tp, nd, nt = match(detected_frames(results[m][v], truth), truth)
             group = "gradual" if name.startswith("gradual") else "hard"
@@ -321,7 +321,7 @@ def main() -> None:
             row += f"{p:7.2f} /{r:5.2f} /{f:5.2f}  "
         print(row)
     for group in ("hard", "gradual"):
-        row = f"{'ALL ' + group:36s} {totals['ours'][group][2]:5d} "
+        row = f"{'ALL ' + group:40s} {totals['ours'][group][2]:5d} "
         for m, _ in methods:
             p, r, f = prf(*totals[m][group])
             row += f"{p:7.2f} /{r:5.2f} /{f:5.2f}  "
@@ -331,11 +331,11 @@ def main() -> None:
 
     print(f"\nSpeed (frames analysed per second, decode included, best of {REPEATS}) and peak extra memory, "
           "fresh process each")
-    print(f"{'video set':36s} {'frames':>7s} " + " ".join(f"{label:>24s}" for _, label in methods)
+    print(f"{'video set':40s} {'frames':>7s} " + " ".join(f"{label:>24s}" for _, label in methods)
           + f" {'ours/Content':>13s}")
     fps_tot = {m: [0, 0.0] for m, _ in methods}
     for v, (name, _, _) in enumerate(videos):
-        row = f"{name:36s} {results['ours'][v]['n_frames']:7d} "
+        row = f"{name:40s} {results['ours'][v]['n_frames']:7d} "
         for m, _ in methods:
             r = results[m][v]
             fps_tot[m][0] += r["n_frames"]
@@ -344,7 +344,7 @@ def main() -> None:
         ratio = (results["ours"][v]["n_frames"] / results["ours"][v]["seconds"]) / (
             results["content"][v]["n_frames"] / results["content"][v]["seconds"])
         print(row + f"{ratio:12.2f}x")
-    row = f"{'ALL':36s} {fps_tot['ours'][0]:7d} "
+    row = f"{'ALL':40s} {fps_tot['ours'][0]:7d} "
     for m, _ in methods:
         row += f"{fps_tot[m][0] / fps_tot[m][1]:9.0f} f/s {'':9s}   "
     ours_fps = fps_tot["ours"][0] / fps_tot["ours"][1]
