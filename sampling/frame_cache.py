@@ -10,9 +10,12 @@ video (it decoded every frame a second time, since the sampled frames are < 2 s 
 cache it is the reformat alone.
 
 Memory is the price: timeline frames x analysis size (12 fps x 320x180 RGB = 2.1 MB per second of
-video). A video whose timeline would not fit in `max_bytes` is not cached at all (its pass 2 decodes
-as before, with seeks); the limit is also enforced while scanning, for containers that under-report
-their duration.
+video), at most `max_timeline_points` (2000) frames: a video longer than 167 s has a sparser timeline
+(policy.timeline_step), <= 350 MB at 320x180, <= 540 MB at 400x224 (`frame_cache_mb` 600). A video whose timeline would not fit in
+`max_bytes` is not cached at all (its pass 2 decodes as before, with seeks); the limit is also enforced
+while scanning, for containers that under-report their duration. The step is computed from the
+container's duration here and from the real timestamps in the plan; where they disagree (a video
+right at a step boundary) the frames the cache lacks are simply decoded in pass 2.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ class GridFrameCache:
     always kept (it is shown until the video ends).
     """
 
-    def __init__(self, analysis_fps: float, width: int, height: int, rotation: int, max_bytes: int):
+    def __init__(self, analysis_fps: float, width: int, height: int, rotation: int, max_bytes: int,
+                 step: int = 1):
         self.fps, self.width, self.height, self.rotation = analysis_fps, width, height, rotation
+        self.step = step  # every step-th point of the analysis_fps timeline (policy.timeline_step)
         self.max_frames = max(0, max_bytes // (width * height * 3))
         self.frames: dict[int, np.ndarray] = {}  # source frame index -> (H, W, 3) uint8
         self.enabled = self.max_frames > 0
@@ -53,7 +58,7 @@ class GridFrameCache:
         """Does a timeline point fall before the next frame's time? (advances past those points)"""
         covered = False
         # frame_at shows frame i at time g when t_i <= g + 1e-9 < t_{i+1}.
-        while self._next_grid / self.fps + 1e-9 < t_next:
+        while (self._next_grid * self.step * 1.0) / self.fps + 1e-9 < t_next:  # as analysis_grid computes it
             self._next_grid += 1
             covered = True
         return covered

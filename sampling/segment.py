@@ -25,7 +25,7 @@ from sampling.candidates import compute_signals
 from sampling.cuts import Shots, detect_shots
 from sampling.decode import VideoInfo, analysis_size, iter_frames, probe
 from sampling.frame_cache import GridFrameCache
-from sampling.policy import SamplingPlan, SamplingPolicy, plan_sampling
+from sampling.policy import SamplingPlan, SamplingPolicy, plan_sampling, timeline_step
 
 
 @dataclass
@@ -148,7 +148,8 @@ def _frame_cache(policy: SamplingPolicy, info: VideoInfo, size: tuple[int, int])
     duration = info.duration_sec or ((info.n_frames_hint or 0) / info.fps if info.fps else None)
     if not max_bytes or duration is None:
         return None
-    need = (duration * policy.analysis_fps + 2) * size[0] * size[1] * 3
+    step = timeline_step(duration, policy.analysis_fps, policy.max_timeline_points)
+    need = (duration * policy.analysis_fps / step + 2) * size[0] * size[1] * 3
     if need > max_bytes:
         return None
-    return GridFrameCache(policy.analysis_fps, size[0], size[1], info.rotation, max_bytes)
+    return GridFrameCache(policy.analysis_fps, size[0], size[1], info.rotation, max_bytes, step)

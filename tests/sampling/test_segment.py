@@ -120,3 +120,20 @@ def test_the_cuda_decoder_switch_falls_back_to_the_cpu(videos):
     np.testing.assert_array_equal(cpu.shots.cut_frame, cuda.shots.cut_frame)
     np.testing.assert_array_equal(cpu.load_frames(), cuda.load_frames())
     assert cpu.sampling_policy_version == cuda.sampling_policy_version  # a runtime setting
+
+
+def test_a_long_video_keeps_every_kth_timeline_point_and_still_decodes_once(videos):
+    # max_timeline_points stands in for a long video: 10.6 s x 12 fps = 128 points > 40 -> every 4th.
+    path, _ = videos["hard"]
+    policy = SamplingPolicy(max_timeline_points=40, budgets={"core_clip": {"min_frames": 20, "target_frames": 30,
+                                                                          "max_frames": 40}})
+    once, twice = segment_video(path, policy), segment_video(path, policy.model_copy(update={"frame_cache_mb": 0}))
+    assert once.plan.analysis_fps == pytest.approx(12 / 4)
+    assert once.sampling_policy_version != segment_video(path).sampling_policy_version
+    reads = ("core_clip", "shot_quality")
+    assert all(f in once.frame_cache for f in once.plan.union_frame_indices[
+        np.unique(np.concatenate([once.plan.component_union_idx[c] for c in reads]))][:-1])
+    assert len(once.frame_cache.frames) <= 40 + 1
+    a = np.concatenate([c.frames for c in once.iter_frames(components=reads)])
+    b = np.concatenate([c.frames for c in twice.iter_frames(components=reads)])
+    np.testing.assert_array_equal(a, b)
