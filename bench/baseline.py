@@ -40,7 +40,7 @@ def export_ref(ref: str = "main") -> Path:
 
 
 def worker(code_root: str, paths: list[str]) -> dict:
-    """CPU-s per step, summed over `paths` (the first video is run once untimed: imports, caches)."""
+    """CPU-s per step, summed over `paths` (with several, the first is run once untimed: imports, caches)."""
     sys.path.insert(0, code_root)
     import inspect
 
@@ -75,7 +75,8 @@ def worker(code_root: str, paths: list[str]) -> dict:
             cost["pacing"] += time.process_time() - c
         return seg.plan.duration_sec
 
-    one(paths[0], dict.fromkeys(STEPS, 0.0))
+    if len(paths) > 1:  # a single (long) video is timed cold: imports are negligible next to it
+        one(paths[0], dict.fromkeys(STEPS, 0.0))
     cost = dict.fromkeys(STEPS, 0.0)
     minutes = sum(one(p, cost) for p in paths) / 60
     return {"per_min": {k: v / minutes for k, v in cost.items()}, "minutes": minutes}

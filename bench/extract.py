@@ -294,6 +294,7 @@ def main():
     ap.add_argument("--skip-growth", action="store_true", help="skip section 4 (keeps the 10-minute row)")
     ap.add_argument("--skip-audio", action="store_true", help="no audio+visual end-to-end row")
     ap.add_argument("--cpu-videos", type=int, default=8, help="short videos for the CPU-s per stage rows")
+    ap.add_argument("--long-row-only", action="store_true", help="only section 3 (read_videos vs ours, 10 minutes)")
     ap.add_argument("--cluster-model", default="trendflow-clip-tiny",
                     help="CLIP model of section 5 (CLAP: trendflow-clap-tiny); storage calls do not depend on it")
     args = ap.parse_args()
@@ -328,56 +329,60 @@ def main():
                   f"+ audio (CLAP HTSAT-tiny random init, loudness, tempo); {len(paths)} short videos "
                   f"(15-24 s, 30 fps, 320x180)")
 
-    # 0. the CPU stage's CPU-s per minute of 30 fps video, per step: main's code vs ours (bench/baseline.py)
-    print("(0/4 CPU stage per step, main vs ours...)", flush=True)
-    from baseline import cpu_stage_costs, cpu_stage_rows
-    for row in cpu_stage_rows(cpu_stage_costs(paths[:args.cpu_videos])):
-        table.add(*row)
-    table.print("  [partial]")
+    if not args.long_row_only:
+        # 0. the CPU stage's CPU-s per minute of 30 fps video, per step: main's code vs ours (bench/baseline.py)
+        print("(0/4 CPU stage per step, main vs ours...)", flush=True)
+        from baseline import cpu_stage_costs, cpu_stage_rows
+        for row in cpu_stage_rows(cpu_stage_costs(paths[:args.cpu_videos])):
+            table.add(*row)
+        table.print("  [partial]")
 
-    # 1. standalone stages, each using the whole machine
-    print("(1/4 standalone stages...)", flush=True)
-    prep_wall, n_union, n_clip, probe = standalone_prepare(paths, visual_cfg, cores)
-    encoder = load_clip(clip_cfg)
-    clip_fps = standalone_clip(encoder, probe, clip_cfg.batch_size)
-    prep_rate = len(paths) / prep_wall  # videos/s
-    clip_rate = clip_fps / (n_clip / len(paths))
-    share_rate = 1 / (1 / prep_rate + 1 / clip_rate)
-    slowest = min(prep_rate, clip_rate)
-    table.add(f"prepare alone (visual, {cores} procs)", f"{60 * prep_rate:.1f} videos/min",
-              f"decode {n_union / prep_wall:.0f} sampled frames/s ({n_clip / prep_wall:.0f} CLIP frames/s out)")
-    table.add(f"CLIP alone ({cores} threads)", f"{60 * clip_rate:.1f} videos/min", f"{clip_fps:.0f} frames/s")
-    table.add("CPU-sharing bound 1/(1/prep+1/clip)", f"{60 * share_rate:.1f} videos/min",
-              "both stages on the same cores: no pipeline can beat this here")
+        # 1. standalone stages, each using the whole machine
+        print("(1/4 standalone stages...)", flush=True)
+        prep_wall, n_union, n_clip, probe = standalone_prepare(paths, visual_cfg, cores)
+        encoder = load_clip(clip_cfg)
+        clip_fps = standalone_clip(encoder, probe, clip_cfg.batch_size)
+        prep_rate = len(paths) / prep_wall  # videos/s
+        clip_rate = clip_fps / (n_clip / len(paths))
+        share_rate = 1 / (1 / prep_rate + 1 / clip_rate)
+        slowest = min(prep_rate, clip_rate)
+        table.add(f"prepare alone (visual, {cores} procs)", f"{60 * prep_rate:.1f} videos/min",
+                  f"decode {n_union / prep_wall:.0f} sampled frames/s ({n_clip / prep_wall:.0f} CLIP frames/s out)")
+        table.add(f"CLIP alone ({cores} threads)", f"{60 * clip_rate:.1f} videos/min", f"{clip_fps:.0f} frames/s")
+        table.add("CPU-sharing bound 1/(1/prep+1/clip)", f"{60 * share_rate:.1f} videos/min",
+                  "both stages on the same cores: no pipeline can beat this here")
 
-    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
-    run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # warm-up: workers, imports
-    _, wall_1, _ = run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # fixed cost
-    s, wall, _ = run_pipeline(short, visual_cfg, measure_memory=False)
-    e2e_rate = len(paths) / wall
-    steady_rate = (len(paths) - 1) / max(wall - wall_1, 1e-9)
-    table.add("ours end-to-end, visual-only", f"{60 * e2e_rate:.1f} videos/min",
-              f"{s.frames_embedded / wall:.0f} frames/s; overlap efficiency {e2e_rate / slowest:.2f} "
-              f"(÷ slowest stage), {e2e_rate / share_rate:.2f} (÷ sharing bound)")
-    table.add("  same, minus the per-run fixed cost", f"{60 * steady_rate:.1f} videos/min",
-              f"a 1-video run takes {wall_1:.1f} s (actor start, model load); overlap efficiency "
-              f"{steady_rate / slowest:.2f} (÷ slowest stage), {steady_rate / share_rate:.2f} (÷ sharing bound)")
-    visual_stats = operator_lines(s.dataset_stats)
-    if not args.skip_audio:
-        sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
-        table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
-                  f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
-                  f"{wall_f / wall:.1f}x the visual-only time")
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # warm-up: workers, imports
+        _, wall_1, _ = run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # fixed cost
+        s, wall, _ = run_pipeline(short, visual_cfg, measure_memory=False)
+        e2e_rate = len(paths) / wall
+        steady_rate = (len(paths) - 1) / max(wall - wall_1, 1e-9)
+        table.add("ours end-to-end, visual-only", f"{60 * e2e_rate:.1f} videos/min",
+                  f"{s.frames_embedded / wall:.0f} frames/s; overlap efficiency {e2e_rate / slowest:.2f} "
+                  f"(÷ slowest stage), {e2e_rate / share_rate:.2f} (÷ sharing bound)")
+        table.add("  same, minus the per-run fixed cost", f"{60 * steady_rate:.1f} videos/min",
+                  f"a 1-video run takes {wall_1:.1f} s (actor start, model load); overlap efficiency "
+                  f"{steady_rate / slowest:.2f} (÷ slowest stage), {steady_rate / share_rate:.2f} (÷ sharing bound)")
+        visual_stats = operator_lines(s.dataset_stats)
+        if not args.skip_audio:
+            sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
+            table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
+                      f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
+                      f"{wall_f / wall:.1f}x the visual-only time")
 
-    # 2. naive loop
-    import torch
-    torch.set_num_threads(cores)
-    naive_s, _ = naive_loop(paths, SamplingPolicy(), encoder, clip_cfg.batch_size)
-    table.add("naive sequential loop (visual, no Ray)", f"{60 * len(paths) / naive_s:.1f} videos/min",
-              f"ours visual-only is {naive_s / wall:.2f}x faster")
-    del encoder  # not part of the pipeline's memory below
-    table.print("  [partial]")
-    print("Ray Data stats, visual-only run:\n  " + "\n  ".join(visual_stats), flush=True)
+        # 2. naive loop
+        import torch
+        torch.set_num_threads(cores)
+        naive_s, _ = naive_loop(paths, SamplingPolicy(), encoder, clip_cfg.batch_size)
+        table.add("naive sequential loop (visual, no Ray)", f"{60 * len(paths) / naive_s:.1f} videos/min",
+                  f"ours visual-only is {naive_s / wall:.2f}x faster")
+        del encoder  # not part of the pipeline's memory below
+        table.print("  [partial]")
+        print("Ray Data stats, visual-only run:\n  " + "\n  ".join(visual_stats), flush=True)
+
+    elif not ray.is_initialized():
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
 
     # 3. read_videos on the 10-minute video (2-minute with --skip-long)
     print("(3/4 read_videos baseline...)", flush=True)
@@ -389,11 +394,13 @@ def main():
     table.add(f"read_videos(fps=1)+CLIP, {ref}", f"{rv_wall:.1f} s", f"{rv_n} CLIP frames, peak {gib(rv_peak)}")
     table.add(f"ours visual-only, {ref}", f"{ours_wall:.1f} s",
               f"{ours.frames_embedded} CLIP frames, peak {gib(ours_peak)}; {rv_wall / ours_wall:.2f}x faster")
+    table.add("  its stages (s, summed)", "", ", ".join(f"{k}={v:.1f}" for k, v in sorted(
+        ours.stage_s.items(), key=lambda kv: -kv[1])[:8]))
     table.print("  [partial]")
 
     # 4. cost growth
     print("(4/4 growth...)", flush=True)
-    modes = [] if args.skip_growth else \
+    modes = [] if args.skip_growth or args.long_row_only else \
         [("visual-only", visual_cfg)] + ([] if args.no_full_growth else [("audio+visual", full_cfg)])
     for mode, cfg in modes:
         base = None
