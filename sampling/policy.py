@@ -3,7 +3,8 @@
 SPEC §7. For every budgeted component the policy has a frame budget (min/target/max) that grows
 with the video's duration (square root: a 20-minute video needs more frames than a 1-minute one,
 but not 20 times more). Times are laid on an *analysis timeline* of `analysis_fps` points per
-second and mapped to the source frame shown at that time (real timestamps, so VFR works).
+second (every k-th of them for videos over `max_timeline_points`) and mapped to the source frame
+shown at that time (real timestamps, so VFR works).
 
 Strategies:
 - `per_shot` (core_clip, shot_quality): every shot gets at least one frame (a shot is a model

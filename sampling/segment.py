@@ -7,8 +7,10 @@
     for chunk in result.iter_frames():         # bounded memory: <= decode_chunk_frames frames at a time
         clip_in = chunk.frames[chunk.mask("core_clip")]   # (B', H, W, 3) uint8 RGB
 
-Steps: pass-1 scan (every frame, tiny thumbnails) -> pass-2 cut detection -> sampling plan. The
-union frames are decoded only when asked (`iter_frames` / `load_frames`), at the analysis size.
+Steps: pass-1 scan (every frame, tiny thumbnails; it also keeps the analysis-timeline frames when
+they fit `frame_cache_mb`, sampling/frame_cache.py) -> pass-2 cut detection -> sampling plan. The
+sampled frames are served only when asked (`iter_frames` / `load_frames`), at the analysis size, from
+that cache or decoded.
 Errors: `VideoDecodeError` with `.reason` (missing_file, empty_file, invalid_data, no_video_stream,
 no_frames, corrupt, frames_missing), for the pipeline to record on the video's row.
 """
