@@ -3,6 +3,7 @@
     .venv/bin/python bench/cuts.py            # ~3-6 min on 2 cores; videos cached in /tmp/trendflow-bench
     .venv/bin/python bench/cuts.py --quick    # fewer videos, no 20-minute check
     .venv/bin/python bench/cuts.py --seed 1   # a held-out set (thresholds were chosen on seed 0)
+    .venv/bin/python bench/cuts.py --ours-only --seed 1   # accuracy of ours only (no PySceneDetect, one run)
 
 Prints three tables:
 1. Accuracy: precision / recall / F1 of cut positions at +-2 frames (a gradual transition counts as
@@ -72,10 +73,20 @@ def video_sets(quick: bool, seed: int = 0):
         ("gradual: fades + dissolves + cuts", dict(width=320, height=180),
          _shots(rng(5), n, kinds=moving, durations=(1.5, 4.0), transitions=("cut", "fade", "dissolve"))),
     ]
+    # x264 puts a keyframe at each scene change by default; a fixed GOP (scene-cut keyframes off)
+    # puts them every 30 frames instead, so a detector leaning on keyframes would miss these cuts.
+    sets.append(("hard: fixed GOP, no keyframes at cuts", dict(width=320, height=180, gop_size=30, scenecut=False),
+                 _shots(rng(7), n, kinds=allk)))
     if not quick:
         sets.append(("hard: 1280x720 (speed)", dict(width=1280, height=720),
                      _shots(rng(6), 12, kinds=allk, durations=(1.0, 3.0))))
     return sets
+
+
+def _kw_tag(kw: dict) -> str:
+    """Cache names that change when a set's writer settings do (a set added later shifts indices)."""
+    import hashlib
+    return hashlib.sha1(json.dumps(kw, sort_keys=True).encode()).hexdigest()[:8]
 
 
 def build_videos(quick: bool, seed: int = 0):
@@ -84,7 +95,7 @@ def build_videos(quick: bool, seed: int = 0):
     CACHE.mkdir(parents=True, exist_ok=True)
     out = []
     for i, (name, kw, shots) in enumerate(video_sets(quick, seed)):
-        path = CACHE / f"cuts_{'q' if quick else 'f'}{i}_s{seed}.mp4"
+        path = CACHE / f"cuts_{'q' if quick else 'f'}_{name.split(':')[0]}{i}_s{seed}_{_kw_tag(kw)}.mp4"
         truth_path = path.with_suffix(".json")
         if not (path.exists() and truth_path.exists()):
             truth = write_video(path, shots, **kw)
@@ -270,6 +281,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer, shorter videos; no 20-minute check")
     ap.add_argument("--seed", type=int, default=0, help="draw a different (held-out) set of videos")
+    ap.add_argument("--ours-only", action="store_true", help="accuracy of our detector only: no PySceneDetect, "
+                    "one run, no speed or decoding tables")
     ap.add_argument("--worker", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     ap.add_argument("--long-worker", metavar="PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -282,11 +295,12 @@ def main() -> None:
 
     videos = build_videos(args.quick, args.seed)
     methods = [("ours", "ours (2-pass)"), ("content", "PySceneDetect Content"),
-               ("adaptive", "PySceneDetect Adaptive")]
+               ("adaptive", "PySceneDetect Adaptive")][:1 if args.ours_only else 3]
+    repeats = 1 if args.ours_only else REPEATS
     # Best of REPEATS fresh-process runs per detector and video, interleaved: this machine is shared,
     # and the fastest run is the one least disturbed by others. Cuts are identical across runs.
     results = {m: [None] * len(videos) for m, _ in methods}
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         for v, (_, path, _) in enumerate(videos):
             for m, _ in methods:
                 r = run_worker(m, path)
@@ -295,10 +309,10 @@ def main() -> None:
 
     print(f"Accuracy at +-{TOL} frames (P / R / F1); gradual = found inside the transition +-{TOL}; "
           "PySceneDetect graded by its cut times")
-    print(f"{'video set':36s} {'cuts':>5s} " + " ".join(f"{label:>24s}" for _, label in methods))
+    print(f"{'video set':40s} {'cuts':>5s} " + " ".join(f"{label:>24s}" for _, label in methods))
     totals = {m: {"hard": [0, 0, 0], "gradual": [0, 0, 0]} for m, _ in methods}
     for v, (name, _, truth) in enumerate(videos):
-        row = f"{name:36s} {len(truth['cut_frames']):5d} "
+        row = f"{name:40s} {len(truth['cut_frames']):5d} "
         for m, _ in methods:
             tp, nd, nt = match(detected_frames(results[m][v], truth), truth)
             group = "gradual" if name.startswith("gradual") else "hard"
@@ -307,19 +321,21 @@ def main() -> None:
             row += f"{p:7.2f} /{r:5.2f} /{f:5.2f}  "
         print(row)
     for group in ("hard", "gradual"):
-        row = f"{'ALL ' + group:36s} {totals['ours'][group][2]:5d} "
+        row = f"{'ALL ' + group:40s} {totals['ours'][group][2]:5d} "
         for m, _ in methods:
             p, r, f = prf(*totals[m][group])
             row += f"{p:7.2f} /{r:5.2f} /{f:5.2f}  "
         print(row)
+    if args.ours_only:
+        return
 
     print(f"\nSpeed (frames analysed per second, decode included, best of {REPEATS}) and peak extra memory, "
           "fresh process each")
-    print(f"{'video set':36s} {'frames':>7s} " + " ".join(f"{label:>24s}" for _, label in methods)
+    print(f"{'video set':40s} {'frames':>7s} " + " ".join(f"{label:>24s}" for _, label in methods)
           + f" {'ours/Content':>13s}")
     fps_tot = {m: [0, 0.0] for m, _ in methods}
     for v, (name, _, _) in enumerate(videos):
-        row = f"{name:36s} {results['ours'][v]['n_frames']:7d} "
+        row = f"{name:40s} {results['ours'][v]['n_frames']:7d} "
         for m, _ in methods:
             r = results[m][v]
             fps_tot[m][0] += r["n_frames"]
@@ -328,7 +344,7 @@ def main() -> None:
         ratio = (results["ours"][v]["n_frames"] / results["ours"][v]["seconds"]) / (
             results["content"][v]["n_frames"] / results["content"][v]["seconds"])
         print(row + f"{ratio:12.2f}x")
-    row = f"{'ALL':36s} {fps_tot['ours'][0]:7d} "
+    row = f"{'ALL':40s} {fps_tot['ours'][0]:7d} "
     for m, _ in methods:
         row += f"{fps_tot[m][0] / fps_tot[m][1]:9.0f} f/s {'':9s}   "
     ours_fps = fps_tot["ours"][0] / fps_tot["ours"][1]

@@ -1,8 +1,12 @@
 """Extraction benchmark: our Ray pipeline vs a naive loop and vs `ray.data.read_videos`, side by side.
 
     .venv/bin/python bench/extract.py [--model ViT-B-32] [--videos 12] [--skip-long] [--no-full-growth]
+    # issue #16's rows (README): CPU stage per step, overlap on 40 videos, the 10-minute read_videos row
+    .venv/bin/python bench/extract.py --model trendflow-clip-tiny --videos 40 --skip-growth --skip-audio --skip-cluster
 
 Prints one table (and the part measured so far after each section):
+  0. the CPU stage's CPU-seconds per minute of 30 fps video per step (segment, decode of the sampled
+     frames, quality, pacing) for main's code and ours, each in a fresh process (bench/baseline.py);
   1. short-video set: each stage alone at full machine use — prepare (the real CPU stage: segment,
      decode the sampled frames, quality/pacing, artifacts; visual only) in one process per core, and
      CLIP on its real input frames with one torch thread per core; the CPU-sharing bound
@@ -12,7 +16,7 @@ Prints one table (and the part measured so far after each section):
   2. the naive sequential loop (per video: segment, decode all sampled frames, quality + motion,
      then embed; no Ray) on the same videos, against our visual-only run;
   3. a 10-minute video through `ray.data.read_videos(fps=1)` (decodes every frame) + the same model,
-     against our visual-only run;
+     against our visual-only run with a core_clip budget giving at least as many CLIP frames;
   4. cost growth: wall time and peak memory (PSS summed over this process and the local Ray cluster)
      for 30 s, 2 min, 10 min, 20 min videos at 60 fps, visual-only and full;
   5. cluster (issue #11; `--cluster-only` runs just this): storage calls per video on S3 (a moto server),
@@ -47,6 +51,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/baseline.py
 
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
@@ -125,10 +130,19 @@ def wait_for_pools_to_exit(timeout_s=20.0) -> None:
         time.sleep(0.5)
 
 
-def write_config(model: str, audio: bool) -> str:
+def write_config(model: str, audio: bool, extra: str = "") -> str:
     p = Path(tempfile.mkdtemp()) / ("full.yaml" if audio else "visual.yaml")
-    p.write_text(f"extract:\n  clip: {{model_name: {model}}}\n" + ("" if audio else "audio: {enabled: false}\n"))
+    p.write_text(f"extract:\n  clip: {{model_name: {model}}}\n" + ("" if audio else "audio: {enabled: false}\n") + extra)
     return str(p)
+
+
+def at_least_clip_frames(n: int, duration_sec: float) -> str:
+    """A `sampling:` section whose core_clip budget gives >= n frames for a video of this duration
+    (budget = target x sqrt(duration / 300 s)), so a row compares the same amount of model work."""
+    import math
+    target = math.ceil(n / math.sqrt(duration_sec / 300.0)) + 1
+    return (f"sampling:\n  budgets:\n    core_clip: {{min_frames: 200, target_frames: {target}, "
+            f"max_frames: {max(800, n + 8)}}}\n")
 
 
 def run_pipeline(dataset: Path, cfg: str, videos=None, measure_memory=True):
@@ -277,6 +291,10 @@ def main():
                     help="growth section visual-only (the audio path's CLAP dominates: ~1-2 windows/s per core)")
     ap.add_argument("--cluster-only", action="store_true", help="run only section 5 (storage calls, 1 vs 2 nodes)")
     ap.add_argument("--skip-cluster", action="store_true", help="skip section 5")
+    ap.add_argument("--skip-growth", action="store_true", help="skip section 4 (keeps the 10-minute row)")
+    ap.add_argument("--skip-audio", action="store_true", help="no audio+visual end-to-end row")
+    ap.add_argument("--cpu-videos", type=int, default=8, help="short videos for the CPU-s per stage rows")
+    ap.add_argument("--long-row-only", action="store_true", help="only section 3 (read_videos vs ours, 10 minutes)")
     ap.add_argument("--cluster-model", default="trendflow-clip-tiny",
                     help="CLIP model of section 5 (CLAP: trendflow-clap-tiny); storage calls do not depend on it")
     args = ap.parse_args()
@@ -295,7 +313,8 @@ def main():
     cores = os.cpu_count() or 1
     short = short_videos(args.videos)
     paths = sorted((short / "videos").glob("*.mp4"))
-    durations = {"30s": 30, "2min": 120} if args.skip_long else {"30s": 30, "2min": 120, "10min": 600, "20min": 1200}
+    durations = ({"30s": 30, "2min": 120} if args.skip_long else {"10min": 600} if args.skip_growth
+                 else {"30s": 30, "2min": 120, "10min": 600, "20min": 1200})
     long_sets = {}
     for name, sec in durations.items():
         root = CACHE / f"long_{name}"
@@ -310,63 +329,79 @@ def main():
                   f"+ audio (CLAP HTSAT-tiny random init, loudness, tempo); {len(paths)} short videos "
                   f"(15-24 s, 30 fps, 320x180)")
 
-    # 1. standalone stages, each using the whole machine
-    print("(1/4 standalone stages...)", flush=True)
-    prep_wall, n_union, n_clip, probe = standalone_prepare(paths, visual_cfg, cores)
-    encoder = load_clip(clip_cfg)
-    clip_fps = standalone_clip(encoder, probe, clip_cfg.batch_size)
-    prep_rate = len(paths) / prep_wall  # videos/s
-    clip_rate = clip_fps / (n_clip / len(paths))
-    share_rate = 1 / (1 / prep_rate + 1 / clip_rate)
-    slowest = min(prep_rate, clip_rate)
-    table.add(f"prepare alone (visual, {cores} procs)", f"{60 * prep_rate:.1f} videos/min",
-              f"decode {n_union / prep_wall:.0f} sampled frames/s ({n_clip / prep_wall:.0f} CLIP frames/s out)")
-    table.add(f"CLIP alone ({cores} threads)", f"{60 * clip_rate:.1f} videos/min", f"{clip_fps:.0f} frames/s")
-    table.add("CPU-sharing bound 1/(1/prep+1/clip)", f"{60 * share_rate:.1f} videos/min",
-              "both stages on the same cores: no pipeline can beat this here")
+    if not args.long_row_only:
+        # 0. the CPU stage's CPU-s per minute of 30 fps video, per step: main's code vs ours (bench/baseline.py)
+        print("(0/4 CPU stage per step, main vs ours...)", flush=True)
+        from baseline import cpu_stage_costs, cpu_stage_rows
+        for row in cpu_stage_rows(cpu_stage_costs(paths[:args.cpu_videos])):
+            table.add(*row)
+        table.print("  [partial]")
 
-    ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
-    run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # warm-up: workers, imports
-    _, wall_1, _ = run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # fixed cost
-    s, wall, _ = run_pipeline(short, visual_cfg, measure_memory=False)
-    e2e_rate = len(paths) / wall
-    steady_rate = (len(paths) - 1) / max(wall - wall_1, 1e-9)
-    table.add("ours end-to-end, visual-only", f"{60 * e2e_rate:.1f} videos/min",
-              f"{s.frames_embedded / wall:.0f} frames/s; overlap efficiency {e2e_rate / slowest:.2f} "
-              f"(÷ slowest stage), {e2e_rate / share_rate:.2f} (÷ sharing bound)")
-    table.add("  same, minus the per-run fixed cost", f"{60 * steady_rate:.1f} videos/min",
-              f"a 1-video run takes {wall_1:.1f} s (actor start, model load); overlap efficiency "
-              f"{steady_rate / slowest:.2f} (÷ slowest stage), {steady_rate / share_rate:.2f} (÷ sharing bound)")
-    visual_stats = operator_lines(s.dataset_stats)
-    sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
-    table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
-              f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
-              f"{wall_f / wall:.1f}x the visual-only time")
+        # 1. standalone stages, each using the whole machine
+        print("(1/4 standalone stages...)", flush=True)
+        prep_wall, n_union, n_clip, probe = standalone_prepare(paths, visual_cfg, cores)
+        encoder = load_clip(clip_cfg)
+        clip_fps = standalone_clip(encoder, probe, clip_cfg.batch_size)
+        prep_rate = len(paths) / prep_wall  # videos/s
+        clip_rate = clip_fps / (n_clip / len(paths))
+        share_rate = 1 / (1 / prep_rate + 1 / clip_rate)
+        slowest = min(prep_rate, clip_rate)
+        table.add(f"prepare alone (visual, {cores} procs)", f"{60 * prep_rate:.1f} videos/min",
+                  f"decode {n_union / prep_wall:.0f} sampled frames/s ({n_clip / prep_wall:.0f} CLIP frames/s out)")
+        table.add(f"CLIP alone ({cores} threads)", f"{60 * clip_rate:.1f} videos/min", f"{clip_fps:.0f} frames/s")
+        table.add("CPU-sharing bound 1/(1/prep+1/clip)", f"{60 * share_rate:.1f} videos/min",
+                  "both stages on the same cores: no pipeline can beat this here")
 
-    # 2. naive loop
-    import torch
-    torch.set_num_threads(cores)
-    naive_s, _ = naive_loop(paths, SamplingPolicy(), encoder, clip_cfg.batch_size)
-    table.add("naive sequential loop (visual, no Ray)", f"{60 * len(paths) / naive_s:.1f} videos/min",
-              f"ours visual-only is {naive_s / wall:.2f}x faster")
-    del encoder  # not part of the pipeline's memory below
-    table.print("  [partial]")
-    print("Ray Data stats, visual-only run:\n  " + "\n  ".join(visual_stats), flush=True)
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
+        run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # warm-up: workers, imports
+        _, wall_1, _ = run_pipeline(short, visual_cfg, videos=[paths[0].stem], measure_memory=False)  # fixed cost
+        s, wall, _ = run_pipeline(short, visual_cfg, measure_memory=False)
+        e2e_rate = len(paths) / wall
+        steady_rate = (len(paths) - 1) / max(wall - wall_1, 1e-9)
+        table.add("ours end-to-end, visual-only", f"{60 * e2e_rate:.1f} videos/min",
+                  f"{s.frames_embedded / wall:.0f} frames/s; overlap efficiency {e2e_rate / slowest:.2f} "
+                  f"(÷ slowest stage), {e2e_rate / share_rate:.2f} (÷ sharing bound)")
+        table.add("  same, minus the per-run fixed cost", f"{60 * steady_rate:.1f} videos/min",
+                  f"a 1-video run takes {wall_1:.1f} s (actor start, model load); overlap efficiency "
+                  f"{steady_rate / slowest:.2f} (÷ slowest stage), {steady_rate / share_rate:.2f} (÷ sharing bound)")
+        visual_stats = operator_lines(s.dataset_stats)
+        if not args.skip_audio:
+            sf, wall_f, _ = run_pipeline(short, full_cfg, measure_memory=False)
+            table.add("ours end-to-end, audio+visual", f"{60 * len(paths) / wall_f:.1f} videos/min",
+                      f"{sf.frames_embedded / wall_f:.0f} frames/s, {sf.audio_seconds / wall_f:.1f} audio s/s; "
+                      f"{wall_f / wall:.1f}x the visual-only time")
+
+        # 2. naive loop
+        import torch
+        torch.set_num_threads(cores)
+        naive_s, _ = naive_loop(paths, SamplingPolicy(), encoder, clip_cfg.batch_size)
+        table.add("naive sequential loop (visual, no Ray)", f"{60 * len(paths) / naive_s:.1f} videos/min",
+                  f"ours visual-only is {naive_s / wall:.2f}x faster")
+        del encoder  # not part of the pipeline's memory below
+        table.print("  [partial]")
+        print("Ray Data stats, visual-only run:\n  " + "\n  ".join(visual_stats), flush=True)
+
+    elif not ray.is_initialized():
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False)
 
     # 3. read_videos on the 10-minute video (2-minute with --skip-long)
     print("(3/4 read_videos baseline...)", flush=True)
     ref = "10min" if "10min" in long_sets else "2min"
     ref_path = next((long_sets[ref] / "videos").glob("*.mp4"))
     rv_wall, rv_n, rv_peak = read_videos_baseline(ref_path, args.model, fps=1)
-    ours, ours_wall, ours_peak = run_pipeline(long_sets[ref], visual_cfg)
+    same_work_cfg = write_config(args.model, audio=False, extra=at_least_clip_frames(rv_n, durations[ref]))
+    ours, ours_wall, ours_peak = run_pipeline(long_sets[ref], same_work_cfg)
     table.add(f"read_videos(fps=1)+CLIP, {ref}", f"{rv_wall:.1f} s", f"{rv_n} CLIP frames, peak {gib(rv_peak)}")
     table.add(f"ours visual-only, {ref}", f"{ours_wall:.1f} s",
               f"{ours.frames_embedded} CLIP frames, peak {gib(ours_peak)}; {rv_wall / ours_wall:.2f}x faster")
+    table.add("  its stages (s, summed)", "", ", ".join(f"{k}={v:.1f}" for k, v in sorted(
+        ours.stage_s.items(), key=lambda kv: -kv[1])[:8]))
     table.print("  [partial]")
 
     # 4. cost growth
     print("(4/4 growth...)", flush=True)
-    modes = [("visual-only", visual_cfg)] + ([] if args.no_full_growth else [("audio+visual", full_cfg)])
+    modes = [] if args.skip_growth or args.long_row_only else \
+        [("visual-only", visual_cfg)] + ([] if args.no_full_growth else [("audio+visual", full_cfg)])
     for mode, cfg in modes:
         base = None
         for name, root in long_sets.items():

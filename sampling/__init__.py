@@ -2,7 +2,8 @@
 
 Entry point for the pipeline: `segment_video(path, policy) -> SegmentResult` (sampling/segment.py).
 Modules: decode (PyAV scan and sparse decode), candidates (pass 1 signals), cuts (pass 2, shots),
-policy (budgets, union of frames), cli (`trendflow shots VIDEO_FILE`).
+policy (budgets, union of frames), frame_cache (the scan keeps the timeline frames: decode once),
+cli (`trendflow shots VIDEO_FILE`).
 """
 
 from sampling.cuts import CutDetectionConfig, Shots, detect_shots

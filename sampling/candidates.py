@@ -83,12 +83,15 @@ def hist_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(np.cumsum(d, axis=-1)[..., :-1]).sum(axis=(-2, -1)) / (3 * (HIST_BINS - 1))
 
 
-def compute_signals(path, *, width: int = 64, height: int = 36, chunk_size: int = 64) -> FrameSignals:
-    """Scan every frame of `path` once and return its FrameSignals (raises VideoDecodeError)."""
+def compute_signals(path, *, width: int = 64, height: int = 36, chunk_size: int = 64, on_frame=None,
+                    hw_decode: str = "none") -> FrameSignals:
+    """Scan every frame of `path` once and return its FrameSignals (raises VideoDecodeError).
+    on_frame(frame, time_sec) sees every decoded frame (see `iter_small_yuv`)."""
     times, luma, hists, thumbs, motion = [], [], [], [], []
     prev_y = None
     status = DecodeStatus()
-    for t, yuv in iter_small_yuv(path, width=width, height=height, chunk_size=chunk_size, status=status):
+    for t, yuv in iter_small_yuv(path, width=width, height=height, chunk_size=chunk_size, status=status,
+                                 on_frame=on_frame, hw_decode=hw_decode):
         y = yuv[:, 0]  # (B, h, w)
         times.append(t)
         luma.append(y.mean(axis=(1, 2)) / 255.0)

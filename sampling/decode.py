@@ -64,7 +64,7 @@ class VideoInfo:
         return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
 
 
-def _open(path):
+def _open(path, hw_decode: str = "none"):
     import av
 
     p = str(path)
@@ -73,7 +73,7 @@ def _open(path):
     if os.path.getsize(p) == 0:
         raise VideoDecodeError("empty_file", p)
     try:
-        container = av.open(p)
+        container = _open_container(p, hw_decode)
     except av.error.InvalidDataError as e:
         raise VideoDecodeError("invalid_data", p, "not a video, or truncated before its index") from e
     except av.FFmpegError as e:
@@ -84,6 +84,23 @@ def _open(path):
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"  # frame + slice threads: ~1.5x faster on 2 cores
     return container, stream
+
+
+def _open_container(p: str, hw_decode: str):
+    """av.open with the `sampling.hw_decode` decoder: "none" = CPU; "cuda" = NVDEC, frames downloaded
+    to system memory. A stream NVDEC cannot take falls back to the CPU decoder
+    (allow_software_fallback), and so does a machine without a usable GPU (creating the device fails
+    with EPERM here): the switch never turns a readable video into a failure."""
+    import av
+
+    if hw_decode in (None, "none"):
+        return av.open(p)
+    from av.codec.hwaccel import HWAccel
+
+    try:
+        return av.open(p, hwaccel=HWAccel(device_type=hw_decode, allow_software_fallback=True))
+    except av.FFmpegError:
+        return av.open(p)
 
 
 @dataclass
@@ -169,27 +186,27 @@ def _frame_time(frame, index: int, fallback_fps: float) -> float:
 
 
 def _block_mean(plane: np.ndarray, out: np.ndarray, samples: int = 3) -> None:
-    """Downscale a 2-D uint8 plane into `out` (h, w) float32, averaging samples x samples pixels
-    per block.
+    """Downscale a uint8 plane (..., H, W) into `out` (..., h, w) float32, averaging samples x samples
+    pixels per block (a batch of planes in one call: see `_SmallPlaneBatch`).
 
     Reading a few strided pixels per block instead of every pixel: a full-resolution average of a
     1080p plane costs more than decoding it, and 9 samples per block already remove the aliasing
     that would make noise-like content flicker.
     """
-    H, W = plane.shape
-    h, w = out.shape
+    H, W = plane.shape[-2:]
+    h, w = out.shape[-2:]
     fy, fx = H // h, W // w
     if fy == 0 or fx == 0:  # frame smaller than the grid: nearest-neighbour upsample
         ys = np.arange(h) * H // h
         xs = np.arange(w) * W // w
-        out[:] = plane[ys[:, None], xs[None, :]]
+        out[:] = plane[..., ys[:, None], xs[None, :]]
         return
     ky, kx = min(samples, fy), min(samples, fx)
     out[:] = 0
     for dy in range(ky):
         for dx in range(kx):
             oy, ox = dy * fy // ky, dx * fx // kx
-            out += plane[oy: oy + fy * h: fy, ox: ox + fx * w: fx]
+            out += plane[..., oy: oy + fy * h: fy, ox: ox + fx * w: fx]
     out *= 1.0 / (ky * kx)
 
 
@@ -208,31 +225,87 @@ def small_yuv(frame, out: np.ndarray) -> None:
         _block_mean(_plane(frame, i), out[i], samples=3 if i == 0 else 2)
 
 
+class _SmallPlaneBatch:
+    """Planes of small planar-YUV frames copied side by side, thumbnailed in one call per chunk.
+
+    Per frame, `small_yuv` makes ~20 numpy calls on tiny arrays, and at 320x180 their fixed cost
+    (0.11 ms a frame) was a third of the scan; a copy of a 320x180 frame's planes costs ~10 us, and
+    the same strided sums over 64 frames at once give bit-identical thumbnails. Frames whose luma
+    plane is over `max_bytes` (HD: copying it would cost more than the strided reads) or that are
+    not planar YUV, or whose size changes mid-stream, go through `small_yuv` one by one.
+    """
+
+    def __init__(self, chunk_size: int, max_bytes: int = 1 << 18):
+        self.chunk_size, self.max_bytes = chunk_size, max_bytes
+        self.planes: list[np.ndarray] | None = None  # (chunk_size, h_i, w_i) uint8 per plane
+        self.rows: list[int] = []  # chunk rows whose planes are staged here
+
+    def add(self, frame, k: int) -> bool:
+        """Stage frame's planes as chunk row k; False when it must go through small_yuv."""
+        if frame.format.name not in _PLANAR_YUV:
+            return False
+        planes = [_plane(frame, i) for i in range(3)]
+        if self.planes is None:
+            if planes[0].nbytes > self.max_bytes:
+                return False
+            self.planes = [np.empty((self.chunk_size, *p.shape), np.uint8) for p in planes]
+        if any(p.shape != s.shape[1:] for p, s in zip(planes, self.planes)):
+            return False
+        for p, s in zip(planes, self.planes):
+            s[k] = p
+        self.rows.append(k)
+        return True
+
+    def flush(self, out: np.ndarray) -> None:
+        """Thumbnails of the staged rows into out[rows] ((B, 3, h, w) float32)."""
+        if not self.rows:
+            return
+        rows = self.rows
+        contiguous = rows == list(range(rows[0], rows[0] + len(rows)))
+        sel = slice(rows[0], rows[-1] + 1) if contiguous else np.asarray(rows)
+        for i, staged in enumerate(self.planes):
+            thumbs = np.empty((len(rows), *out.shape[2:]), np.float32)
+            _block_mean(staged[sel], thumbs, samples=3 if i == 0 else 2)
+            out[sel, i] = thumbs
+        self.rows = []
+
+
 def iter_small_yuv(path, *, width: int = 64, height: int = 36, chunk_size: int = 64,
-                   status: "DecodeStatus | None" = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   status: "DecodeStatus | None" = None, on_frame=None, hw_decode: str = "none"
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every frame of the video as tiny YUV thumbnails, in chunks.
 
     Yields (times_sec (B,) float64 container times, thumbs (B, 3, height, width) float32 planar
     Y, U, V in 0..255). Raises VideoDecodeError("corrupt") when nothing decodes because of errors,
     ("no_frames") when the stream is empty. A file damaged or truncated mid-stream yields the
     frames that decode (as a player would) and records what went wrong in `status`.
+    on_frame(frame, time_sec_since_first_frame), when given, sees every decoded frame in order
+    (the decode-once frame cache, `sampling.frame_cache`).
     """
     status = status if status is not None else DecodeStatus()
-    container, stream = _open(path)
+    container, stream = _open(path, hw_decode)
     status.n_frames_hint = int(stream.frames) or None
     rate = float(stream.average_rate or stream.guessed_rate or 25)
     buf = np.empty((chunk_size, 3, height, width), np.float32)
     times = np.empty(chunk_size, np.float64)
+    batch = _SmallPlaneBatch(chunk_size)
     k, n = 0, 0
     try:
+        t_first = None
         for frame in decode_frames(container, stream, status):
             times[k] = _frame_time(frame, n, rate)
-            small_yuv(frame, buf[k])
+            if on_frame is not None:
+                t_first = times[k] if t_first is None else t_first
+                on_frame(frame, float(times[k] - t_first))
+            if not batch.add(frame, k):
+                small_yuv(frame, buf[k])
             k, n = k + 1, n + 1
             if k == chunk_size:
+                batch.flush(buf)
                 yield times.copy(), buf.copy()
                 k = 0
         if k:
+            batch.flush(buf)
             yield times[:k].copy(), buf[:k].copy()
     finally:
         container.close()
@@ -260,9 +333,24 @@ def _rotate(img: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(img, k)) if k else img
 
 
+def frame_reformatter():
+    """One swscale context to reuse for every frame of a video (cheaper than one per frame)."""
+    import av.video.reformatter
+
+    return av.video.reformatter.VideoReformatter()
+
+
+def analysis_rgb(reformatter, frame, width: int, height: int, rotation: int) -> np.ndarray:
+    """A decoded frame as (height, width, 3) uint8 RGB after rotation (area-averaged resize)."""
+    # Decode at the coded orientation, then rotate: swscale sizes are pre-rotation.
+    sw, sh = (height, width) if rotation % 180 else (width, height)
+    rgb = reformatter.reformat(frame, format="rgb24", width=sw, height=sh, interpolation="AREA").to_ndarray()
+    return _rotate(rgb, rotation)
+
+
 def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int,
                 rotation: int = 0, chunk_size: int = 64, seek_gap_sec: float = 2.0,
-                time_offset_sec: float = 0.0
+                time_offset_sec: float = 0.0, hw_decode: str = "none"
                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Decode only `frame_indices` (sorted, unique), RGB, `width` x `height` after rotation.
 
@@ -272,20 +360,15 @@ def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int
     chunk. After yielding every frame it could, raises VideoDecodeError("frames_missing") when
     some requested frames never came out of the decoder (damaged or truncated file).
     """
-    import av
-    import av.video.reformatter
-
     want = np.asarray(frame_indices, dtype=np.int64)
     if want.size == 0:
         return
     if np.any(np.diff(want) <= 0):
         raise ValueError("frame_indices must be sorted and unique")
     times = np.asarray(frame_times_sec, dtype=np.float64) + time_offset_sec
-    # Decode at the coded orientation, then rotate: swscale sizes are pre-rotation.
-    sw, sh = (height, width) if rotation % 180 else (width, height)
-    container, stream = _open(path)
+    container, stream = _open(path, hw_decode)
     keyframe_times = _keyframe_times(stream)
-    reformatter = av.video.reformatter.VideoReformatter()  # reused: cheaper than one per frame
+    reformatter = frame_reformatter()
     pos, out_pos, out_frames, missing = 0, [], [], []
     index = -1  # index of the last decoded frame
     try:
@@ -302,10 +385,8 @@ def iter_frames(path, frame_indices, frame_times_sec, *, width: int, height: int
                 if pos == len(want):
                     break
                 if index == want[pos]:
-                    rgb = reformatter.reformat(frame, format="rgb24", width=sw, height=sh,
-                                               interpolation="AREA").to_ndarray()
                     out_pos.append(pos)
-                    out_frames.append(_rotate(rgb, rotation))
+                    out_frames.append(analysis_rgb(reformatter, frame, width, height, rotation))
                     pos += 1
                     if len(out_frames) == chunk_size:
                         yield np.asarray(out_pos), np.stack(out_frames)

@@ -3,7 +3,8 @@
 SPEC §7. For every budgeted component the policy has a frame budget (min/target/max) that grows
 with the video's duration (square root: a 20-minute video needs more frames than a 1-minute one,
 but not 20 times more). Times are laid on an *analysis timeline* of `analysis_fps` points per
-second and mapped to the source frame shown at that time (real timestamps, so VFR works).
+second (every k-th of them for videos over `max_timeline_points`) and mapped to the source frame
+shown at that time (real timestamps, so VFR works).
 
 Strategies:
 - `per_shot` (core_clip, shot_quality): every shot gets at least one frame (a shot is a model
@@ -31,10 +32,11 @@ from trendflow.config import Section
 from trendflow.ids import config_hash
 
 # Bump when a code change can change sampled frames or shots for the same settings.
-SAMPLING_CODE_VERSION = 1
+# 2 (issue #16): timelines capped at max_timeline_points (decode once for long videos too).
+SAMPLING_CODE_VERSION = 2
 BUDGETED_COMPONENTS = ("cut_detection", "core_clip", "shot_quality")
 # Settings that change speed and memory, never the output: they stay out of the policy version.
-RUNTIME_FIELDS = ("decode_chunk_frames", "seek_gap_sec")
+RUNTIME_FIELDS = ("decode_chunk_frames", "seek_gap_sec", "frame_cache_mb", "hw_decode")
 
 
 class ComponentBudget(Section):
@@ -78,6 +80,11 @@ class SamplingPolicy(Section):
     analysis_width: int = Field(400, ge=16, description="Width of the box decoded frames are fitted into "
                                 "(aspect ratio kept; the box turns for portrait videos; never upscaled).")
     analysis_height: int = Field(224, ge=16, description="Height of that box.")
+    max_timeline_points: int = Field(2000, ge=1, description="Longest analysis timeline: a video longer "
+                                     "than max_timeline_points / analysis_fps seconds (167 s) keeps every "
+                                     "k-th point only (k the smallest integer that fits), so the scan can keep "
+                                     "every timeline frame in memory (decode once) at any length. With 2000 "
+                                     "a timeline never has fewer points than any default budget asks for.")
     color_space: Literal["RGB"] = Field("RGB", description="Decoded frames are always RGB.")
     signal_width: int = Field(64, ge=16, description="Width of the pass-1 thumbnails (cut signals).")
     signal_height: int = Field(36, ge=9, description="Height of the pass-1 thumbnails.")
@@ -86,6 +93,13 @@ class SamplingPolicy(Section):
     decode_chunk_frames: int = Field(32, ge=1, description="Frames per decoded chunk (bounds memory).")
     seek_gap_sec: float = Field(2.0, gt=0, description="Seek instead of decoding through gaps longer "
                                 "than this (when the container has a keyframe index).")
+    frame_cache_mb: int = Field(600, ge=0, description="Decode once: keep the analysis-timeline frames "
+                                "of the pass-1 scan (RGB, analysis size) up to this many MB, so the sampled "
+                                "frames are not decoded a second time; longer videos are decoded again "
+                                "sparsely. 0 = always decode again (sampling/frame_cache.py).")
+    hw_decode: Literal["none", "cuda"] = Field("none", description="Video decoder: none = CPU (default); "
+                                               "cuda = NVDEC through PyAV on GPU nodes, falling back to "
+                                               "the CPU decoder for streams or machines it cannot take.")
 
     @property
     def sampling_policy_version(self) -> str:
@@ -150,11 +164,17 @@ def video_duration(frame_times_sec: np.ndarray) -> float:
     return float(t[-1] - t[0] + step)
 
 
-def analysis_grid(frame_times_sec: np.ndarray, analysis_fps: float) -> np.ndarray:
-    """Times of the analysis timeline: t0, t0 + 1/fps, ... up to the video's end."""
+def timeline_step(duration_sec: float, analysis_fps: float, max_points: int) -> int:
+    """Keep every k-th point of the analysis timeline: the smallest k giving at most max_points."""
+    n = max(1, int(np.floor(duration_sec * analysis_fps - 1e-9)) + 1)
+    return max(1, int(np.ceil(n / max_points)))
+
+
+def analysis_grid(frame_times_sec: np.ndarray, analysis_fps: float, step: int = 1) -> np.ndarray:
+    """Times of the analysis timeline: t0, t0 + step/fps, ... up to the video's end."""
     t = np.asarray(frame_times_sec, dtype=np.float64)
     n = max(1, int(np.floor(video_duration(t) * analysis_fps - 1e-9)) + 1)
-    grid = t[0] + np.arange(n) / analysis_fps
+    grid = t[0] + (np.arange(0, n, step) * 1.0) / analysis_fps
     return grid[grid < t[0] + video_duration(t)] if n > 1 else grid
 
 
@@ -181,7 +201,8 @@ def plan_sampling(policy: SamplingPolicy, frame_times_sec: np.ndarray, shot_star
     if starts.size == 0 or starts[0] != 0 or np.any(np.diff(starts) <= 0) or starts[-1] >= t.size:
         raise ValueError("shot_start_frame must start at 0, be strictly increasing and < n_frames")
     duration = video_duration(t)
-    grid = analysis_grid(t, policy.analysis_fps)
+    step = timeline_step(duration, policy.analysis_fps, policy.max_timeline_points)
+    grid = analysis_grid(t, policy.analysis_fps, step)
     conf = np.ones(len(starts) - 1) if cut_confidence is None else np.asarray(cut_confidence, float)
 
     chosen: dict[str, np.ndarray] = {}
@@ -199,7 +220,7 @@ def plan_sampling(policy: SamplingPolicy, frame_times_sec: np.ndarray, shot_star
     return SamplingPlan(
         union_frame_indices=union, union_timestamps_sec=t[union], union_shot_index=shot_of,
         component_union_idx={k: np.searchsorted(union, v).astype(np.int32) for k, v in chosen.items()},
-        analysis_width=int(aw), analysis_height=int(ah), analysis_fps=policy.analysis_fps,
+        analysis_width=int(aw), analysis_height=int(ah), analysis_fps=policy.analysis_fps / step,
         color_space=policy.color_space, rotation_degrees=int(rotation_degrees), source_n_frames=int(t.size),
         source_fps=float(1.0 / np.median(np.diff(t))) if t.size > 1 else 0.0, duration_sec=duration,
         sampling_policy_version=policy.sampling_policy_version,

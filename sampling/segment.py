@@ -7,8 +7,10 @@
     for chunk in result.iter_frames():         # bounded memory: <= decode_chunk_frames frames at a time
         clip_in = chunk.frames[chunk.mask("core_clip")]   # (B', H, W, 3) uint8 RGB
 
-Steps: pass-1 scan (every frame, tiny thumbnails) -> pass-2 cut detection -> sampling plan. The
-union frames are decoded only when asked (`iter_frames` / `load_frames`), at the analysis size.
+Steps: pass-1 scan (every frame, tiny thumbnails; it also keeps the analysis-timeline frames when
+they fit `frame_cache_mb`, sampling/frame_cache.py) -> pass-2 cut detection -> sampling plan. The
+sampled frames are served only when asked (`iter_frames` / `load_frames`), at the analysis size, from
+that cache or decoded.
 Errors: `VideoDecodeError` with `.reason` (missing_file, empty_file, invalid_data, no_video_stream,
 no_frames, corrupt, frames_missing), for the pipeline to record on the video's row.
 """
@@ -24,7 +26,8 @@ import numpy as np
 from sampling.candidates import compute_signals
 from sampling.cuts import Shots, detect_shots
 from sampling.decode import VideoInfo, analysis_size, iter_frames, probe
-from sampling.policy import SamplingPlan, SamplingPolicy, plan_sampling
+from sampling.frame_cache import GridFrameCache
+from sampling.policy import SamplingPlan, SamplingPolicy, plan_sampling, timeline_step
 
 
 @dataclass
@@ -58,6 +61,7 @@ class SegmentResult:
     time_offset_sec: float
     timing_s: dict[str, float]
     decode_warning: str | None = None  # partial decode (damaged/truncated file); shots cover what decoded
+    frame_cache: GridFrameCache | None = field(default=None, repr=False)  # frames kept by the scan
 
     @property
     def sampling_policy_version(self) -> str:
@@ -74,15 +78,35 @@ class SegmentResult:
     def sampling_plan_arrays(self) -> dict[str, np.ndarray]:
         return self.plan.arrays()
 
-    def iter_frames(self, chunk_size: int | None = None) -> Iterator[FrameChunk]:
-        """Decode the union frames in order, at most chunk_size (default: policy) at a time."""
+    def iter_frames(self, chunk_size: int | None = None, components: tuple[str, ...] | None = None
+                    ) -> Iterator[FrameChunk]:
+        """The union frames in order (only those of `components` when given: the CPU stage reads
+        core_clip and shot_quality frames, so it need not decode cut_detection's), at most chunk_size
+        (default: policy) at a time. Frames the scan kept come from its cache; the rest are decoded."""
         p = self.plan
-        for positions, frames in iter_frames(
-                self.path, p.union_frame_indices, self.frame_times_sec, width=p.analysis_width,
-                height=p.analysis_height, rotation=p.rotation_degrees,
-                chunk_size=chunk_size or self.policy.decode_chunk_frames,
-                seek_gap_sec=self.policy.seek_gap_sec, time_offset_sec=self.time_offset_sec):
-            yield FrameChunk(positions, frames, p)
+        size = chunk_size or self.policy.decode_chunk_frames
+        positions = (np.arange(p.n_union) if components is None
+                     else np.unique(np.concatenate([p.component_union_idx[c] for c in components])))
+        wanted = p.union_frame_indices[positions]
+        cache = self.frame_cache
+        cached = np.array([f in cache for f in wanted], bool) if cache is not None else np.zeros(len(wanted), bool)
+        if not cached.any():  # no cache: stream the sparse decode (bounded memory)
+            for pos, frames in self._decode(wanted, size):
+                yield FrameChunk(positions[pos], frames, p)
+            return
+        # Uncached frames (a shot shorter than one timeline step) are few: decode them first.
+        decoded = dict(zip(wanted[~cached].tolist(), (f for _, fr in self._decode(wanted[~cached], size) for f in fr)))
+        for a in range(0, len(wanted), size):
+            idx = wanted[a:a + size]
+            yield FrameChunk(positions[a:a + size],
+                             np.stack([cache.take(f) if f in cache else decoded[int(f)] for f in idx]), p)
+
+    def _decode(self, frame_indices: np.ndarray, chunk_size: int):
+        p = self.plan
+        return iter_frames(self.path, frame_indices, self.frame_times_sec, width=p.analysis_width,
+                           height=p.analysis_height, rotation=p.rotation_degrees, chunk_size=chunk_size,
+                           seek_gap_sec=self.policy.seek_gap_sec, time_offset_sec=self.time_offset_sec,
+                           hw_decode=self.policy.hw_decode)
 
     def load_frames(self) -> np.ndarray:
         """All union frames at once, (n_union, H, W, 3) uint8. For short videos and tests;
@@ -95,21 +119,39 @@ class SegmentResult:
 
 
 def segment_video(path, policy: SamplingPolicy | None = None) -> SegmentResult:
-    """Scan, detect shots and plan the sampled frames of one video (no union frames decoded yet)."""
+    """Scan, detect shots and plan the sampled frames of one video; the scan keeps the timeline
+    frames when they fit `policy.frame_cache_mb` (decode once), the others are decoded when asked."""
     policy = policy or SamplingPolicy()
     timing: dict[str, float] = {}
     t0 = time.perf_counter()
     info = probe(path)
-    sig = compute_signals(path, width=policy.signal_width, height=policy.signal_height)
+    size = analysis_size(*info.display_size, policy.analysis_width, policy.analysis_height)
+    cache = _frame_cache(policy, info, size)
+    sig = compute_signals(path, width=policy.signal_width, height=policy.signal_height,
+                          on_frame=cache.offer if cache else None, hw_decode=policy.hw_decode)
+    if cache:
+        cache.finish()
     timing["scan"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     shots = detect_shots(sig, policy.cuts)
     timing["cut_detection"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    size = analysis_size(*info.display_size, policy.analysis_width, policy.analysis_height)
     plan = plan_sampling(policy, sig.times_sec, shots.start_frame, shots.cut_confidence,
                          rotation_degrees=info.rotation, analysis_size=size)
     timing["plan"] = time.perf_counter() - t2
     return SegmentResult(path=str(path), info=info, policy=policy, shots=shots, plan=plan,
                          frame_times_sec=sig.times_sec, time_offset_sec=sig.time_offset_sec, timing_s=timing,
-                         decode_warning=sig.decode_warning)
+                         decode_warning=sig.decode_warning, frame_cache=cache if cache and cache.enabled else None)
+
+
+def _frame_cache(policy: SamplingPolicy, info: VideoInfo, size: tuple[int, int]) -> GridFrameCache | None:
+    """A cache for the scan when the video's timeline frames fit the budget (duration from the container)."""
+    max_bytes = policy.frame_cache_mb * 2**20
+    duration = info.duration_sec or ((info.n_frames_hint or 0) / info.fps if info.fps else None)
+    if not max_bytes or duration is None:
+        return None
+    step = timeline_step(duration, policy.analysis_fps, policy.max_timeline_points)
+    need = (duration * policy.analysis_fps / step + 2) * size[0] * size[1] * 3
+    if need > max_bytes:
+        return None
+    return GridFrameCache(policy.analysis_fps, size[0], size[1], info.rotation, max_bytes, step)

@@ -39,6 +39,8 @@ from trendflow.config import StorageConfig
 
 VISUAL_CPU = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing")  # written here
 AUDIO_CPU = ("video_audio_extractor", "loudness", "tempo")  # written here (and clap_extractor when empty)
+# The sampled frames this stage reads (cut_detection's are planned, not read: not decoded).
+_READ_FRAMES = ("core_clip", "shot_quality")
 
 
 class RequiredComponentFailed(RuntimeError):
@@ -332,7 +334,7 @@ class PrepareVideo:
         motion = video_pacing.MotionCurve()
         pending: list = []
         paused = 0.0  # time spent handing rows downstream (backpressure), not decoding
-        for chunk in seg.iter_frames():
+        for chunk in seg.iter_frames(components=_READ_FRAMES):
             times = seg.plan.union_timestamps_sec[chunk.union_positions]
             q = chunk.mask("shot_quality")
             if q.any():

@@ -144,3 +144,20 @@ def test_fade_ramps_do_not_add_cuts(tmp_path):
     assert list(found.cut_kind) == ["fade", "fade"]
     for frame, (first, last) in zip(found.cut_frame, truth.transition_frame_ranges):
         assert first <= frame <= last
+
+
+def test_cuts_are_found_when_the_encoder_put_no_keyframe_at_them(tmp_path):
+    # A fixed GOP (every 24th frame a keyframe, x264's scene-cut keyframes off): cut detection must not
+    # lean on keyframes falling at the cuts, as they do with x264's defaults.
+    import av
+
+    from tests.sampling.conftest import HARD_CUT_SHOTS
+    path = tmp_path / "fixed_gop.mp4"
+    truth = write_video(path, HARD_CUT_SHOTS, width=128, height=72, gop_size=24, scenecut=False)
+    with av.open(str(path)) as c:
+        keyframes = [i for i, p in enumerate(pk for pk in c.demux(c.streams.video[0]) if pk.size) if p.is_keyframe]
+    assert keyframes == list(range(0, truth.n_frames, 24))  # a keyframe starts every GOP in both orders
+    assert len(set(truth.cut_frames) - set(keyframes)) >= len(truth.cut_frames) - 1  # cuts fall between them
+    seg = segment_video(path)
+    assert _f1(seg.shots.cut_frame, truth.cut_frames) >= 0.95
+    assert np.isin(truth.cut_frames, seg.shots.cut_frame).mean() >= 0.9

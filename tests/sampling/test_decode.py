@@ -109,3 +109,17 @@ def test_truncated_streamable_file_keeps_decoded_frames_and_says_so(tmp_path):
     sig = compute_signals(tmp_path / "cut.mp4")
     assert 0 < sig.n_frames < truth.n_frames
     assert "truncated" in sig.decode_warning
+
+
+@pytest.mark.parametrize("name", ["hard", "vfr_portrait", "rotated_odd", "one_frame"])
+def test_chunked_thumbnails_equal_frame_by_frame_ones(videos, name):
+    # The scan thumbnails small frames a chunk at a time; the values must be those of small_yuv per frame.
+    from sampling.decode import small_yuv
+    path, _ = videos[name]
+    chunked = np.concatenate([y for _, y in iter_small_yuv(path, chunk_size=7)])
+    with av.open(path) as c:
+        frames = list(c.decode(c.streams.video[0]))
+    one_by_one = np.empty((len(frames), 3, 36, 64), np.float32)
+    for f, out in zip(frames, one_by_one):
+        small_yuv(f, out)
+    np.testing.assert_array_equal(chunked, one_by_one)

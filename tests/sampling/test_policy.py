@@ -103,12 +103,13 @@ def test_policy_version_follows_output_affecting_settings_only():
         SamplingPolicy(analysis_width=320),
         SamplingPolicy(cuts={"min_shot_sec": 0.5}),
         SamplingPolicy(budgets={"core_clip": {"min_frames": 100, "target_frames": 300, "max_frames": 600}}),
+        SamplingPolicy(max_timeline_points=500),
     ]
     versions = {p.sampling_policy_version for p in changed}
-    assert len(versions) == 4 and base.sampling_policy_version not in versions
-    # chunk size and seek gap change speed/memory only
-    assert SamplingPolicy(decode_chunk_frames=7, seek_gap_sec=9).sampling_policy_version == \
-        base.sampling_policy_version
+    assert len(versions) == 5 and base.sampling_policy_version not in versions
+    # chunk size, seek gap, the decode-once cache and the decoder change speed/memory only
+    assert SamplingPolicy(decode_chunk_frames=7, seek_gap_sec=9, frame_cache_mb=0,
+                          hw_decode="cuda").sampling_policy_version == base.sampling_policy_version
 
 
 def test_policy_loads_from_config_file_and_env(tmp_path, monkeypatch):

@@ -88,3 +88,52 @@ def test_segment_video_raises_typed_error(tmp_path):
     with pytest.raises(VideoDecodeError) as e:
         segment_video(tmp_path / "empty.mp4")
     assert e.value.reason == "empty_file"
+
+
+@pytest.mark.parametrize("name", ["hard", "gradual", "vfr_portrait", "rotated_odd", "one_frame", "half_second"])
+def test_frames_kept_by_the_scan_equal_a_second_decode(videos, name):
+    # Decode once (the scan keeps the timeline frames) must give the very pixels a second decode gives.
+    path, _ = videos[name]
+    once = segment_video(path)
+    twice = segment_video(path, SamplingPolicy(frame_cache_mb=0))
+    assert once.frame_cache is not None and twice.frame_cache is None
+    np.testing.assert_array_equal(once.plan.union_frame_indices, twice.plan.union_frame_indices)
+    for components in (None, ("core_clip", "shot_quality")):
+        a, b = list(once.iter_frames(components=components)), list(twice.iter_frames(components=components))
+        np.testing.assert_array_equal(np.concatenate([c.union_positions for c in a]),
+                                      np.concatenate([c.union_positions for c in b]))
+        np.testing.assert_array_equal(np.concatenate([c.frames for c in a]), np.concatenate([c.frames for c in b]))
+    assert all(f in once.frame_cache for f in once.plan.source_frames("core_clip")[:-1])
+
+
+def test_a_video_too_long_for_the_cache_is_decoded_again(videos):
+    path, _ = videos["hard"]
+    seg = segment_video(path, SamplingPolicy(frame_cache_mb=1))  # 10.6 s x 12 fps x 128x72 RGB = 3.5 MB
+    assert seg.frame_cache is None
+    np.testing.assert_array_equal(seg.load_frames(), segment_video(path).load_frames())
+
+
+def test_the_cuda_decoder_switch_falls_back_to_the_cpu(videos):
+    # hw_decode: cuda cannot be measured on this CPU-only machine; it must at least give the same shots here.
+    path, _ = videos["hard"]
+    cpu, cuda = segment_video(path), segment_video(path, SamplingPolicy(hw_decode="cuda"))
+    np.testing.assert_array_equal(cpu.shots.cut_frame, cuda.shots.cut_frame)
+    np.testing.assert_array_equal(cpu.load_frames(), cuda.load_frames())
+    assert cpu.sampling_policy_version == cuda.sampling_policy_version  # a runtime setting
+
+
+def test_a_long_video_keeps_every_kth_timeline_point_and_still_decodes_once(videos):
+    # max_timeline_points stands in for a long video: 10.6 s x 12 fps = 128 points > 40 -> every 4th.
+    path, _ = videos["hard"]
+    policy = SamplingPolicy(max_timeline_points=40, budgets={"core_clip": {"min_frames": 20, "target_frames": 30,
+                                                                          "max_frames": 40}})
+    once, twice = segment_video(path, policy), segment_video(path, policy.model_copy(update={"frame_cache_mb": 0}))
+    assert once.plan.analysis_fps == pytest.approx(12 / 4)
+    assert once.sampling_policy_version != segment_video(path).sampling_policy_version
+    reads = ("core_clip", "shot_quality")
+    assert all(f in once.frame_cache for f in once.plan.union_frame_indices[
+        np.unique(np.concatenate([once.plan.component_union_idx[c] for c in reads]))][:-1])
+    assert len(once.frame_cache.frames) <= 40 + 1
+    a = np.concatenate([c.frames for c in once.iter_frames(components=reads)])
+    b = np.concatenate([c.frames for c in twice.iter_frames(components=reads)])
+    np.testing.assert_array_equal(a, b)

@@ -4,7 +4,7 @@ PER_SHOT = ("sharpness", "exposure", "contrast", "colorfulness", "noise", "quali
 
 SPEC = register(ComponentSpec(
     name="shot_quality",
-    version="1.0",
+    version="1.1",  # 1.1 (issue #16): noise and colorfulness estimated on a pixel subsample
     schema_version=1,
     description="Technical quality per shot, from the sampled frames at analysis resolution: sharpness "
                 "(variance of the Laplacian), exposure (mean luma 0..1), contrast (luma std), colorfulness "

@@ -319,6 +319,7 @@ def write_video(
     crf: int = 23,
     preset: str = "veryfast",
     gop_size: int | None = None,
+    scenecut: bool = True,
     faststart: bool = False,
     seed: int = 0,
 ) -> VideoTruth:
@@ -330,6 +331,8 @@ def write_video(
     frames are not rotated; a player/decoder that honours the metadata shows them rotated).
     Odd width/height are encoded as yuv444p (4:2:0 needs even sizes); even sizes as yuv420p.
     gop_size: keyframe interval in frames (None = x264's default).
+    scenecut: let x264 put a keyframe at a scene change (its default); False with `gop_size` gives a
+    fixed GOP whose keyframes fall wherever the interval says, not at the cuts.
     faststart: put the mp4 index first (as streaming sites do), so a truncated copy stays readable.
     seed: varies the VFR frame intervals.
     """
@@ -358,6 +361,8 @@ def write_video(
         options = {"preset": preset, "crf": str(crf)}
         if gop_size:
             options["g"] = str(gop_size)
+        if not scenecut:
+            options["sc_threshold"] = "0"
         vstream.options = options
         if rotate_degrees % 360:
             vstream.set_display_rotation(rotate_degrees)
