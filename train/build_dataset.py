@@ -139,7 +139,7 @@ def load_aggregates_table(store) -> pa.Table | None:
     return read_aggregates(store)  # per-run part files (and a legacy single file), latest run per video wins
 
 
-def _aggregates_from_artifact(store, key) -> dict[str, float] | None:
+def aggregates_from_artifact(store, key) -> dict[str, float] | None:
     from trendflow.artifacts import ArtifactError
     try:
         art = store.read(key, AGG_COMPONENT)
@@ -164,7 +164,7 @@ def video_content(store, platform_id: str, video_id: str, agg_rows: dict, *, con
     vc = VideoContent(key.run_id, key.config_hash, key.sampling_policy_version)
     vc.visual = read_shots(store, key, VISUAL_COMPONENT, "E_shot", max_shots)
     vc.audio = read_shots(store, key, AUDIO_COMPONENT, "A_shot", max_shots)
-    vc.aggregates = agg_rows.get((platform_id, video_id, key.run_id)) or _aggregates_from_artifact(store, key)
+    vc.aggregates = agg_rows.get((platform_id, video_id, key.run_id)) or aggregates_from_artifact(store, key)
     vc.problems = [s.reason for s in (vc.visual, vc.audio) if s.reason]
     if vc.aggregates is None:
         vc.problems.append("no content aggregates for the run")
