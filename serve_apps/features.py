@@ -147,13 +147,14 @@ class FeatureService:
         content = await asyncio.to_thread(self._read, self.cache, run_key,
                                           "extracted" if result.status == "ok" else "cache")
         content.timings = {"extract_s": round(extract_s, 3), **_stage_timings(self.cache, run_key)}
-        self._remember((platform_id, video_id), content)
+        # Later requests find it in the cache: they are told so, without this extraction's timings.
+        self._remember((platform_id, video_id), dataclasses.replace(content, source="cache", timings={}))
         return content
 
     def describe(self) -> dict[str, Any]:
         return {"store": self.store.storage.root_url if self.store else None, "cache": self.cache.storage.root_url,
                 "cache_capacity": self.cache_index.capacity, "config_hash": self.config_hash,
-                "sampling_policy_version": self.spv}
+                "sampling_policy_version": self.spv, "extractions": self.extractions}
 
 
 def _stage_timings(store: ArtifactStore, key: RunKey) -> dict[str, float]:
