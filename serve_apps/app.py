@@ -28,6 +28,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from serve_apps.api import ClapAudio, ClipImages, EmbedResponse, PredictRequest, PredictResponse
+from serve_apps.page_api import page_router
+from serve_apps.page_data import UPLOADS_DIR
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ fastapi_app = FastAPI(
     title="TrendFlow", version="1",
     description="Forecasts of a published video's growth (views/likes at 7/14/21 days) with intervals, "
                 "from its first counter snapshot, metadata and content; CLIP/CLAP embeddings.")
+
+fastapi_app.include_router(page_router)  # the author page (issue #13): GET /, /v1/videos, /v1/upload, ...
 
 INGRESS_CPUS = 0.25  # the ingress mostly waits on storage and small models; leaves CPUs to the encoders
 
@@ -66,7 +70,8 @@ class Ingress:
         self.clip, self.clap = clip, clap
         self._embed_info: dict[str, dict] = {}
         fastapi_app.state.ingress = self
-        # page router is included here by issue #13
+        # The page's uploads land in the cache (serve_apps/page_data.py): predictable like any allowed root.
+        self.allowed_roots = [*self.cfg.allowed_roots, self.cache.storage.url(UPLOADS_DIR)]
 
     # ------------------------------------------------------------------ predict
     @fastapi_app.post("/v1/predict", response_model=PredictResponse)
@@ -123,7 +128,7 @@ class Ingress:
             return found
         try:
             if video is not None:
-                uri = inside_allowed_roots(video, self.cfg.allowed_roots)
+                uri = inside_allowed_roots(video, self.allowed_roots)
                 await asyncio.to_thread(check_video, uri, self.cfg.max_upload_bytes, self.cfg.max_video_seconds,
                                         self.storage_options)
                 video = uri
