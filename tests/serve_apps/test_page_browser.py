@@ -22,6 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MAX_VIDEO_SECONDS = 10
+MAX_UPLOAD_BYTES = 2_000_000
 FORECAST_TIMEOUT_MS = 240_000  # an upload is extracted on the first request (tiny models, shared 2 cores)
 
 
@@ -35,7 +36,7 @@ def page_service(corpus, tmp_path_factory):
     config = root / "serve.yaml"
     config.write_text(yaml.safe_dump({**BATCH_SECTIONS, "serve": {
         "allowed_roots": [str(corpus.dataset / "videos")], "max_video_seconds": MAX_VIDEO_SECONDS,
-        "cache_capacity": 50}}))
+        "max_upload_bytes": MAX_UPLOAD_BYTES, "cache_capacity": 50}}))
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build_app({"models": str(corpus.models), "store": str(corpus.store), "cache": str(root / "cache"),
@@ -277,3 +278,42 @@ def test_375_px_wide_screen_keyboard_only(browser_context, page_service, shots_d
         p.screenshot(path=str(shots_dir / "8-mobile-375.png"), full_page=True)
     finally:
         p.close()
+
+
+def test_page_endpoints_answer_user_mistakes_with_4xx_naming_the_problem(page_service, tmp_path):
+    url, corpus = page_service["url"], page_service["corpus"]
+    vid = corpus.in_store[0]
+    meta = json.loads((corpus.dataset / "metadata" / f"{vid}.json").read_text())
+    word = max(meta["title"].split(), key=len)
+    found = requests.get(f"{url}/v1/videos", params={"q": word.upper()}, timeout=30).json()["videos"]
+    hit = next(v for v in found if v["video_id"] == vid)  # by title, case-insensitive
+    assert hit["artifacts_in"] == ["store"] and hit["metadata"]["publishedAt"].startswith(meta["publishedAt"][:19])
+    assert hit["snapshot"]["viewCount"] == dataset_snapshot(corpus, vid)["viewCount"]
+    by_id = requests.get(f"{url}/v1/videos", params={"q": vid}, timeout=30).json()["videos"]
+    assert [v["video_id"] for v in by_id] == [vid]
+
+    page_js = requests.get(f"{url}/page/page.js", timeout=30)
+    assert page_js.status_code == 200 and page_js.headers["content-type"].startswith("text/javascript")
+    assert requests.get(f"{url}/page/..%2Fapp.py", timeout=30).status_code == 404
+    assert requests.get(f"{url}/v1/thumbnails/youtube/{vid}/0.jpg", timeout=30).headers["content-type"] == "image/jpeg"
+    r = requests.get(f"{url}/v1/thumbnails/youtube/bad..id/0.jpg", timeout=30)
+    assert r.status_code == 400 and "'..'" in r.json()["detail"]
+    r = requests.get(f"{url}/v1/thumbnails/youtube/{vid}/999.jpg", timeout=30)
+    assert r.status_code == 404 and "shot 999" in r.json()["detail"]
+    r = requests.get(f"{url}/v1/shots/youtube/nobody_has_this", timeout=30)
+    assert r.status_code == 404 and "nobody_has_this" in r.json()["detail"]
+    r = requests.get(f"{url}/v1/thumbnails/youtube/{vid}/first.jpg", timeout=30)
+    assert r.status_code == 422 and "shot" in r.text
+
+    def upload(name, data):
+        return requests.post(f"{url}/v1/upload", files={"file": (name, data, "video/mp4")}, timeout=60)
+    r = upload("notes.txt", b"hello")
+    assert r.status_code == 415 and ".mp4" in r.json()["detail"]
+    r = upload("fake.mp4", b"this is not a video\n" * 100)
+    assert r.status_code == 422 and r.json()["detail"].startswith("file: not a video")
+    r = upload("huge.mp4", b"\0" * (MAX_UPLOAD_BYTES + 1))
+    assert r.status_code == 413 and "1.9 MB" in r.json()["detail"]
+    r = requests.post(f"{url}/v1/upload", data={"nofile": "x"}, timeout=30)
+    assert r.status_code == 422 and "file" in r.json()["detail"]
+    cfg = requests.get(f"{url}/v1/page/config", timeout=30).json()
+    assert cfg["max_upload_bytes"] == MAX_UPLOAD_BYTES and cfg["max_video_seconds"] == MAX_VIDEO_SECONDS
