@@ -413,7 +413,8 @@ function renderSummary(summary) {
   for (const [key, tag] of [["strong", "ul"], ["weak", "ul"], ["actions", "ol"], ["why", "ul"]]) {
     const items = summary[key] || [];
     box.append(el("section", { class: `sum-sec ${key}`, "data-section": key }, el("h4", { text: t(key) }),
-      items.length ? el(tag, {}, ...items.map((i) => el("li", { text: itemText(i) }))) : el("p", { class: "muted", text: t("nothing") })));
+      items.length ? el(tag, {}, ...items.map((i) => el("li", { class: i && i.kind === "none" ? "muted" : null, text: itemText(i) })))
+        : el("p", { class: "muted", text: t("nothing") })));
   }
 }
 
