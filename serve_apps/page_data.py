@@ -280,6 +280,7 @@ def store_upload(fileobj: BinaryIO, filename: str | None, cache: ArtifactStore, 
             raise UploadRejected(413, f"file: the video is {duration:.0f} s long; the limit is {max_seconds:.0f} s")
         video_id = new_upload_id()
         rel = f"{UPLOADS_DIR}/{video_id}{ext}"
+        cache.storage.fs.makedirs(cache.storage.path(UPLOADS_DIR), exist_ok=True)  # local stores need the folder
         cache.storage.fs.put_file(local, cache.storage.path(rel))
     return SavedUpload(UPLOAD_PLATFORM, video_id, cache.storage.url(rel), size,
                        None if duration is None else round(float(duration), 3))
