@@ -13,7 +13,6 @@ undecodable video, 400 unsafe id or a path outside `serve.allowed_roots`, 413 a 
 overload (Serve's `max_queued_requests`) or when no model can answer.
 """
 
-from __future__ import annotations
 
 import base64
 import io

@@ -50,6 +50,11 @@ class ClipEmbedder:
         self.embed.set_batch_wait_timeout_s(batch_wait_s)
         self.batches: list[int] = []  # requests per forward pass (the bench reads it)
 
+    def set_batching(self, max_batch_size: int) -> None:
+        """Change the dynamic batch size of this replica (bench/serve.py compares batching with size 1)."""
+        self.embed.set_max_batch_size(max_batch_size)
+        self.batches.clear()
+
     def info(self) -> dict:
         return {"model": self.encoder.model_name, "model_version": self.encoder.model_version,
                 "dim": self.encoder.embed_dim, "image_size": self.encoder.image_size,

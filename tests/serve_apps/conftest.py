@@ -63,7 +63,9 @@ def _extract(corpus_videos: list[Path], config: Path, store: Path) -> None:
 def corpus(ray_cluster, tmp_path_factory) -> Corpus:
     from train.build_dataset import build_training_data
     from train.config import TrainConfig
-    from train.pipeline import compare_models
+    from train.evaluate import evaluate_model, write_metrics
+    from train.pipeline import train_model
+    from train.registry import canonical_name
     from trendflow.synth.corpus import generate_corpus
     from trendflow.temporal import build_temporal_table
     from trendflow.temporal.table import write_temporal_table
@@ -86,5 +88,9 @@ def corpus(ray_cluster, tmp_path_factory) -> Corpus:
     train_dir, models = root / "train_data", root / "models"
     build_training_data(str(dataset), str(store), str(train_dir), temporal_path=str(temporal), log=lambda *_: None)
     cfg = TrainConfig(model=TINY, max_epochs=2, batch_size=4, early_stopping_patience=50, wandb_mode="disabled")
-    compare_models(str(train_dir), str(models), list(SERVED), cfg, n_boot=0, log=lambda *_: None)
+    for name in SERVED:  # what `trendflow compare` does per model, without its ablations and report
+        md = models / canonical_name(name)
+        train_model(name, str(train_dir), str(md), cfg, log=lambda *_: None)
+        doc, preds = evaluate_model(str(md), str(train_dir), "test", n_boot=0, ablations=False, log=lambda *_: None)
+        write_metrics(doc, preds, str(md / "metrics.json"))
     return Corpus(root, dataset, temporal, store, train_dir, models, config, in_store, cold)
