@@ -24,7 +24,7 @@ const T = {
     bucket: (b) => `age ${b}`, error_title: "The service said:", error_net: "The service cannot be reached.",
     strong: "What is strong", weak: "What is weak", actions: "Three actions", why: "Why",
     no_summary: "The service gave no summary for this forecast.", nothing: "—",
-    shots_note: (n, s) => `${n} shots · ${s}. Red frames: weak shots (low quality score).`,
+    shots_note: (n, s) => `${n} shot${n === 1 ? "" : "s"} · ${s}. Red frames: weak shots (low quality score).`,
     no_shots: "No shot artifacts for this video.", no_thumb: "no picture", shot: "Shot",
     features: (c, run) => `Features: ${c ? "from the artifacts" : "extracted now"} (run ${run}).`,
     q_label: "quality score", m_label: "motion", l_label: "short-term loudness",
@@ -50,7 +50,7 @@ const T = {
     bucket: (b) => `возраст ${b}`, error_title: "Ответ сервиса:", error_net: "Сервис недоступен.",
     strong: "Сильные стороны", weak: "Слабые стороны", actions: "Три действия", why: "Почему",
     no_summary: "Сервис не дал пояснений к этому прогнозу.", nothing: "—",
-    shots_note: (n, s) => `${n} кадров · ${s}. Красная рамка — слабый кадр (низкая оценка качества).`,
+    shots_note: (n, s) => `Кадров: ${n} · ${s}. Красная рамка — слабый кадр (низкая оценка качества).`,
     no_shots: "Для этого видео нет данных по кадрам.", no_thumb: "нет картинки", shot: "Кадр",
     features: (c, run) => `Признаки: ${c ? "из артефактов" : "посчитаны сейчас"} (запуск ${run}).`,
     q_label: "оценка качества", m_label: "движение", l_label: "кратковременная громкость",
@@ -58,6 +58,7 @@ const T = {
 };
 const COUNTERS = ["viewCount", "likeCount", "commentCount", "subscriberCount", "videoCount", "viewCount_channel"];
 const SNAPSHOT_OF = { views: "viewCount", likes: "likeCount", comments: "commentCount" };
+const BUCKETS = { lt_24h: "< 24 h", d1_30: "1–30 d", gt_30d: "> 30 d" };  // SPEC §3 age buckets
 
 const $ = (sel) => document.querySelector(sel);
 const state = {
@@ -142,7 +143,11 @@ function showLimits() {
 // ------------------------------------------------------------------ search
 let searchTimer = null;
 let searchSeq = 0;
-function onSearchInput() { clearTimeout(searchTimer); searchTimer = setTimeout(runSearch, 200); }
+function onSearchInput() {
+  searchSeq++;  // answers to earlier queries still in flight are now stale
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(runSearch, 200);
+}
 async function runSearch() {
   const seq = ++searchSeq;
   const q = $("#search").value;
@@ -315,7 +320,8 @@ function renderAnswer(a, body) {
   $("#out-meta").textContent = `${body.platform_id}/${body.video_id}` + (body.metadata.channelTitle ? ` · ${body.metadata.channelTitle}` : "");
   $("#model-chip").textContent = t("answered", a.model);
   $("#model-chip").dataset.model = a.model;
-  $("#bucket-chip").textContent = t("bucket", a.age_bucket);
+  $("#bucket-chip").textContent = t("bucket", BUCKETS[a.age_bucket] || a.age_bucket);
+  $("#bucket-chip").dataset.bucket = a.age_bucket;
   const fb = $("#fallback");
   if (a.fallback && a.fallback.length) {
     fb.replaceChildren(el("b", { text: t("fallback_title") }),
@@ -355,8 +361,12 @@ function renderTarget(card, name, heads, count0, level) {
       return el("tr", { "data-horizon": h },
         el("td", { text: `${h} ${t("days")}` }),
         el("td", { class: "total", "data-value": f.total ?? "" }, fmt(f.total)),
-        el("td", { class: "range" }, el("span", { class: "low", "data-value": f.low ?? "" }, fmt(f.low)), " – ",
-          el("span", { class: "high", "data-value": f.high ?? "" }, fmt(f.high))),
+        // high is null when the interval is unbounded (no calibration for this head and age): "≥ low"
+        f.high === null || f.high === undefined
+          ? el("td", { class: "range" }, "≥ ", el("span", { class: "low", "data-value": f.low ?? "" }, fmt(f.low)),
+            el("span", { class: "high", "data-value": "" }))
+          : el("td", { class: "range" }, el("span", { class: "low", "data-value": f.low ?? "" }, fmt(f.low)), " – ",
+            el("span", { class: "high", "data-value": f.high }, fmt(f.high))),
         el("td", { class: "gain delta", "data-value": f.delta ?? "" }, f.delta === null ? t("nothing") : `+${fmt(f.delta)}`));
     })));
   card.replaceChildren(head, big, chart(name, horizons, heads, typeof count0 === "number" ? count0 : null), table);
@@ -364,7 +374,7 @@ function renderTarget(card, name, heads, count0, level) {
 
 // Inline SVG: the range band (low..high) and the forecast line from the snapshot-1 count.
 function chart(name, horizons, heads, count0) {
-  const W = 560, H = 220, L = 58, R = 16, TOP = 22, B = 30;
+  const W = 400, H = 200, L = 50, R = 14, TOP = 22, B = 26;
   const pts = horizons.map((h) => ({ x: Number(h), y: heads[h].total, lo: heads[h].low, hi: heads[h].high }));
   if (count0 !== null) pts.unshift({ x: 0, y: count0, lo: count0, hi: count0 });
   const ys = pts.flatMap((p) => [p.y, p.lo, p.hi]).filter((v) => v !== null && v !== undefined && isFinite(v));
@@ -381,7 +391,7 @@ function chart(name, horizons, heads, count0) {
   for (let i = 0; i <= 4; i++) {
     const v = ymin + (ymax - ymin) * i / 4;
     svg.append(s("line", { class: "grid", x1: L, x2: W - R, y1: Y(v), y2: Y(v) }));
-    svg.append(s("text", { class: "axis", x: L - 8, y: Y(v) + 4, "text-anchor": "end" }, compact(v)));
+    svg.append(s("text", { class: "axis", x: L - 8, y: Y(v) + 4, "text-anchor": "end" }, ymax < 1e5 ? fmt(v) : compact(v)));
   }
   const band = pts.filter((p) => p.lo !== null && p.hi !== null && p.lo !== undefined && p.hi !== undefined);
   if (band.length > 1) {
@@ -391,12 +401,13 @@ function chart(name, horizons, heads, count0) {
   const line = pts.filter((p) => p.y !== null && p.y !== undefined);
   svg.append(s("polyline", { class: "line", points: line.map((p) => `${X(p.x)},${Y(p.y)}`).join(" ") }));
   for (const p of pts) {
-    svg.append(s("text", { class: "axis", x: X(p.x), y: H - 8, "text-anchor": "middle" }, p.x === 0 ? t("now") : `${p.x} ${t("days")}`));
+    const anchor = p.x === xmin ? "start" : p.x === xmax ? "end" : "middle";  // edge labels stay inside
+    svg.append(s("text", { class: "axis", x: X(p.x), y: H - 8, "text-anchor": anchor }, p.x === 0 ? t("now") : `${p.x} ${t("days")}`));
     if (p.y === null || p.y === undefined) continue;
     const c = s("circle", { class: p.x === 0 ? "pt pt0" : "pt", cx: X(p.x), cy: Y(p.y), r: 4.5 });
     c.append(s("title", {}, `${fmt(p.y)} (${fmt(p.lo)} – ${fmt(p.hi)})`));
     svg.append(c);
-    if (p.x !== 0) svg.append(s("text", { class: "lbl", x: X(p.x), y: Y(p.y) - 10, "text-anchor": p.x === xmax ? "end" : "middle" }, compact(p.y)));
+    if (p.x !== 0) svg.append(s("text", { class: "lbl", x: X(p.x), y: Y(p.y) - 10, "text-anchor": p.x === xmax ? "end" : "middle" }, p.y < 1e5 ? fmt(p.y) : compact(p.y)));
   }
   return svg;
 }
@@ -444,7 +455,7 @@ async function loadTimeline(platform, video, runId) {
         el("span", { text: `${mmss(shot.start_sec)}–${mmss(shot.end_sec)}` })),
       meter("q", quality === null ? null : quality, quality === null ? t("nothing") : quality.toFixed(2)),
       meter("m", shot.motion === null ? null : shot.motion / mmax, shot.motion === null ? t("nothing") : shot.motion.toFixed(3)),
-      meter("l", loud === null ? null : Math.min(1, Math.max(0, (loud + 60) / 60)), loud === null ? t("nothing") : `${loud.toFixed(0)} LU`)));
+      meter("l", loud === null ? null : Math.min(1, Math.max(0, (loud + 60) / 60)), loud === null ? t("nothing") : `${loud.toFixed(0)} LUFS`)));
   }
 }
 function meter(kind, share, text) {
