@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 import requests
@@ -78,7 +80,10 @@ def browser_context():
 
 @pytest.fixture(scope="module")
 def shots_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("page_screenshots")
+    """Under the test's output folder (PAGE_SCREENSHOTS=DIR keeps them somewhere else)."""
+    d = Path(os.environ["PAGE_SCREENSHOTS"]) if os.environ.get("PAGE_SCREENSHOTS") else \
+        tmp_path_factory.mktemp("page_screenshots")
+    d.mkdir(parents=True, exist_ok=True)
     print(f"\npage screenshots: {d}")
     return d
 
@@ -207,7 +212,7 @@ def test_pick_a_test_video_and_the_page_shows_the_apis_numbers(page, page_servic
 def test_upload_a_small_mp4_and_get_its_forecast(page, page_service, shots_dir, tmp_path):
     from tests.ray_pipelines.conftest import write_good
     url = page_service["url"]
-    write_good(tmp_path, "my_new_clip", seed=7, n_shots=3, seconds=1.0, width=192, height=108)
+    write_good(tmp_path, "my_new_clip", seed=7, n_shots=5, seconds=1.2, width=256, height=144)
     page.set_input_files("#file", str(tmp_path / "my_new_clip.mp4"))
     page.wait_for_selector("#selected:not([hidden])")
     assert "Uploaded" in page.inner_text("#selected")
