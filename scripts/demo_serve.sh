@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 OUT=${DEMO_OUT:-demo_out}
 PORT=${DEMO_SERVE_PORT:-$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+BATCH_CFG=${DEMO_CONFIG:-configs/demo.yaml}  # the config the demo store was extracted with
 CFG=$(mktemp -d)/serve.yaml
-# configs/demo.yaml (the batch sections the store was extracted with) + where the service listens
-{ cat configs/demo.yaml; printf '\nserve:\n  port: %s\n  allowed_roots: [%s]\n' "$PORT" "$OUT/dataset/videos"; } > "$CFG"
+# the batch sections + where the service listens
+{ cat "$BATCH_CFG"; printf '\nserve:\n  port: %s\n  allowed_roots: [%s]\n' "$PORT" "$OUT/dataset/videos"; } > "$CFG"
 
 .venv/bin/trendflow serve --models "$OUT/models" --store "$OUT/store" --cache "$OUT/serve_cache" \
     --dataset "$OUT/dataset" --config "$CFG" > "$OUT/serve.log" 2>&1 &
