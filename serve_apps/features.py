@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +69,7 @@ class FeatureService:
         self.cache = ArtifactStore(cache, storage_options)
         self.cache_index = ArtifactIndex(self.cache, capacity)
         self._memory: OrderedDict[tuple[str, str], VideoContent] = OrderedDict()
+        self._memory_lock = threading.Lock()  # `find` runs in worker threads (asyncio.to_thread)
         self._in_flight: dict[tuple[str, str], asyncio.Future] = {}
         self.extractions = 0  # videos this process extracted (the tests count it)
 
@@ -78,9 +80,10 @@ class FeatureService:
     def find(self, platform_id: str, video_id: str) -> VideoContent | None:
         """The video's content from memory, the STORE or the CACHE (in that order), or None."""
         key = (platform_id, video_id)
-        if key in self._memory:
-            self._memory.move_to_end(key)
-            return self._memory[key]
+        with self._memory_lock:
+            if key in self._memory:
+                self._memory.move_to_end(key)
+                return self._memory[key]
         run_key, source = None, None
         if self.store is not None:
             run_id = self.store_index.lookup(self._index_key(platform_id, video_id), verify=False)
@@ -109,10 +112,11 @@ class FeatureService:
                             Shots(visual.emb, visual.present, audio.emb, audio.present), problems)
 
     def _remember(self, key: tuple[str, str], content: VideoContent) -> None:
-        self._memory[key] = content
-        self._memory.move_to_end(key)
-        while len(self._memory) > MEMORY_ENTRIES:
-            self._memory.popitem(last=False)
+        with self._memory_lock:
+            self._memory[key] = content
+            self._memory.move_to_end(key)
+            while len(self._memory) > MEMORY_ENTRIES:
+                self._memory.popitem(last=False)
 
     # ------------------------------------------------------------ the request path
     async def content(self, platform_id: str, video_id: str, video: str | None) -> VideoContent:

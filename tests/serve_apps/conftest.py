@@ -19,8 +19,12 @@ import yaml
 
 from tests.train.conftest import TINY
 
-N_VIDEOS = 30
-EXTRACTED_TRAIN = 6  # train-split videos with content (v1/v2 need some shots to learn from)
+N_VIDEOS = 24
+# Building the corpus is most of the serving tests' time (synthesis, extraction, three trainings). For
+# repeated local runs, TRENDFLOW_TEST_SERVE_CORPUS=DIR builds it once into DIR and reuses it after (CI
+# leaves it unset: a fresh corpus every run).
+REUSE_ENV = "TRENDFLOW_TEST_SERVE_CORPUS"
+EXTRACTED_TRAIN = 4  # train-split videos with content (v1/v2 need some shots to learn from)
 BATCH_SECTIONS = {
     "extract": {"clip": {"model_name": "trendflow-clip-tiny"}, "chunk_frames": 16},
     "audio": {"clap": {"model_name": "trendflow-clap-tiny"}, "hop_s": 2.0},
@@ -61,6 +65,23 @@ def _extract(corpus_videos: list[Path], config: Path, store: Path) -> None:
 
 @pytest.fixture(scope="session")
 def corpus(ray_cluster, tmp_path_factory) -> Corpus:
+    import json
+    import os
+    reuse = os.environ.get(REUSE_ENV)
+    root = Path(reuse) if reuse else tmp_path_factory.mktemp("serve_corpus")
+    if reuse and (root / "corpus.json").exists():
+        doc = json.loads((root / "corpus.json").read_text())
+        return Corpus(**{k: Path(v) if k not in ("in_store", "cold") else v for k, v in doc.items()})
+    if reuse and root.exists():
+        raise RuntimeError(f"{REUSE_ENV}={root} exists but holds no finished corpus: remove it or choose another")
+    corpus = _build(root)
+    if reuse:
+        (root / "corpus.json").write_text(json.dumps({k: (v if isinstance(v, list) or k == "cold" else str(v))
+                                                      for k, v in corpus.__dict__.items()}))
+    return corpus
+
+
+def _build(root: Path) -> Corpus:
     from train.build_dataset import build_training_data
     from train.config import TrainConfig
     from train.evaluate import evaluate_model, write_metrics
@@ -70,9 +91,8 @@ def corpus(ray_cluster, tmp_path_factory) -> Corpus:
     from trendflow.temporal import build_temporal_table
     from trendflow.temporal.table import write_temporal_table
 
-    root = tmp_path_factory.mktemp("serve_corpus")
     dataset, temporal, store = root / "dataset", root / "temporal.parquet", root / "store"
-    generate_corpus(dataset, N_VIDEOS, seed=5, max_video_seconds=6.0, workers=2)
+    generate_corpus(dataset, N_VIDEOS, seed=6, max_video_seconds=5.0, workers=2)
     table = build_temporal_table(str(dataset))
     write_temporal_table(table, str(temporal))
     splits = dict(zip(table.table["video_id"].to_pylist(), table.table["split"].to_pylist()))

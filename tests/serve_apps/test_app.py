@@ -78,6 +78,13 @@ def body(corpus, video_id, **kw):
     return {"video_id": video_id, "metadata": meta, "snapshot": snap, **kw}
 
 
+def renamed(payload, video_id):
+    """The same request for another (unknown) video id."""
+    out = json.loads(json.dumps(payload))
+    out["video_id"] = out["metadata"]["video_id"] = out["snapshot"]["video_id"] = video_id
+    return out
+
+
 def post(service, path, payload, **kw):
     return requests.post(f"{service['url']}{path}", json=payload, timeout=120, **kw)
 
@@ -222,36 +229,32 @@ def test_malformed_bodies_are_422_naming_the_field(service):
 @pytest.mark.parametrize("video_id", ["../etc", "a/b", "x" * 300])
 def test_unsafe_ids_are_400(service, video_id):
     corpus = service["corpus"]
-    payload = body(corpus, corpus.in_store[0])
-    payload.update(video_id=video_id)
-    payload["metadata"]["video_id"] = payload["snapshot"]["video_id"] = video_id
-    r = post(service, "/v1/predict", payload)
+    r = post(service, "/v1/predict", renamed(body(corpus, corpus.in_store[0]), video_id))
     assert r.status_code == 400 and "video_id" in r.json()["detail"]
 
 
 def test_video_files_are_checked_before_extraction(service):
     from tests.ray_pipelines.conftest import write_good
     corpus, uploads = service["corpus"], service["uploads"]
-    vid = corpus.cold
+    unknown = renamed(body(corpus, corpus.in_store[0]), "notstored1")
     cases = []
-    r = post(service, "/v1/predict", body(corpus, "notstored1", video="/etc/passwd"))
+    r = post(service, "/v1/predict", dict(unknown, video="/etc/passwd"))
     cases.append((r, 400, "outside the allowed roots"))
-    r = post(service, "/v1/predict", body(corpus, "notstored1", video=str(uploads / ".." / ".." / "x.mp4")))
+    r = post(service, "/v1/predict", dict(unknown, video=str(uploads / ".." / ".." / "x.mp4")))
     cases.append((r, 400, "outside the allowed roots"))
     write_good(uploads, "long_video", seed=1, n_shots=5, seconds=5.0)  # 25 s > serve.max_video_seconds = 20
-    r = post(service, "/v1/predict", body(corpus, "notstored1", video=str(uploads / "long_video.mp4")))
+    r = post(service, "/v1/predict", dict(unknown, video=str(uploads / "long_video.mp4")))
     cases.append((r, 413, "over the limit"))
     (uploads / "text.mp4").write_text("this is not a video\n" * 100)
-    r = post(service, "/v1/predict", body(corpus, "notstored1", video=str(uploads / "text.mp4")))
+    r = post(service, "/v1/predict", dict(unknown, video=str(uploads / "text.mp4")))
     cases.append((r, 422, "cannot be decoded"))
-    r = post(service, "/v1/predict", body(corpus, "notstored1", video=str(uploads / "missing.mp4")))
+    r = post(service, "/v1/predict", dict(unknown, video=str(uploads / "missing.mp4")))
     cases.append((r, 422, "does not exist"))
-    r = post(service, "/v1/predict", body(corpus, "notstored1"))
+    r = post(service, "/v1/predict", unknown)
     cases.append((r, 404, "send `video`"))
     for r, status, words in cases:
         assert r.status_code == status and words in r.json()["detail"], (status, r.status_code, r.text)
         assert r.json()["detail"].startswith("video")
-    assert vid  # the cold video itself is left to the cache test
 
 
 def test_unknown_model_is_404(service):
