@@ -27,7 +27,8 @@ const T = {
     shots_note: (n, s) => `${n} shot${n === 1 ? "" : "s"} · ${s}. Red frames: weak shots (low quality score).`,
     no_shots: "No shot artifacts for this video.", no_thumb: "no picture", shot: "Shot",
     features: (c, run) => `Features: ${c ? "from the artifacts" : "extracted now"} (run ${run}).`,
-    q_label: "quality score", m_label: "motion", l_label: "short-term loudness",
+    q_label: "quality score", m_label: "motion", l_label: "short-term loudness", weak_shot: "weak",
+    mb: "MB", gb: "GB",
   },
   ru: {
     skip: "К прогнозу", tagline: "Как вырастет ваше видео?", step_video: "Ваше видео",
@@ -53,12 +54,15 @@ const T = {
     shots_note: (n, s) => `Кадров: ${n} · ${s}. Красная рамка — слабый кадр (низкая оценка качества).`,
     no_shots: "Для этого видео нет данных по кадрам.", no_thumb: "нет картинки", shot: "Кадр",
     features: (c, run) => `Признаки: ${c ? "из артефактов" : "посчитаны сейчас"} (запуск ${run}).`,
-    q_label: "оценка качества", m_label: "движение", l_label: "кратковременная громкость",
+    q_label: "оценка качества", m_label: "движение", l_label: "кратковременная громкость", weak_shot: "слабый",
+    mb: "МБ", gb: "ГБ",
   },
 };
 const COUNTERS = ["viewCount", "likeCount", "commentCount", "subscriberCount", "videoCount", "viewCount_channel"];
 const SNAPSHOT_OF = { views: "viewCount", likes: "likeCount", comments: "commentCount" };
-const BUCKETS = { lt_24h: "< 24 h", d1_30: "1–30 d", gt_30d: "> 30 d" };  // SPEC §3 age buckets
+// SPEC §3 age buckets at snapshot 1
+const BUCKETS = { en: { lt_24h: "< 24 h", d1_30: "1–30 d", gt_30d: "> 30 d" },
+                  ru: { lt_24h: "< 24 ч", d1_30: "1–30 дн.", gt_30d: "> 30 дн." } };
 
 const $ = (sel) => document.querySelector(sel);
 const state = {
@@ -136,7 +140,8 @@ function applyLocale(locale) {
 function showLimits() {
   const c = state.config;
   if (!c) return;
-  const mb = c.max_upload_bytes >= 2 ** 30 ? `${(c.max_upload_bytes / 2 ** 30).toFixed(1)} GB` : `${Math.round(c.max_upload_bytes / 2 ** 20)} MB`;
+  const mb = c.max_upload_bytes >= 2 ** 30 ? `${(c.max_upload_bytes / 2 ** 30).toFixed(1)} ${t("gb")}`
+    : `${Math.round(c.max_upload_bytes / 2 ** 20)} ${t("mb")}`;
   $("#upload-limits").textContent = t("limits", mb, mmss(c.max_video_seconds));
 }
 
@@ -320,7 +325,7 @@ function renderAnswer(a, body) {
   $("#out-meta").textContent = `${body.platform_id}/${body.video_id}` + (body.metadata.channelTitle ? ` · ${body.metadata.channelTitle}` : "");
   $("#model-chip").textContent = t("answered", a.model);
   $("#model-chip").dataset.model = a.model;
-  $("#bucket-chip").textContent = t("bucket", BUCKETS[a.age_bucket] || a.age_bucket);
+  $("#bucket-chip").textContent = t("bucket", BUCKETS[state.locale][a.age_bucket] || a.age_bucket);
   $("#bucket-chip").dataset.bucket = a.age_bucket;
   const fb = $("#fallback");
   if (a.fallback && a.fallback.length) {
@@ -451,7 +456,7 @@ async function loadTimeline(platform, video, runId) {
     const label = `${t("shot")} ${shot.index + 1}, ${mmss(shot.start_sec)}–${mmss(shot.end_sec)}; ${t("q_label")} ${quality === null ? t("nothing") : quality.toFixed(2)}; ${t("m_label")} ${shot.motion === null ? t("nothing") : shot.motion.toFixed(3)}; ${t("l_label")} ${loud === null ? t("nothing") : loud.toFixed(1) + " LUFS"}`;
     list.append(el("li", { class: shot.bad ? "shot bad" : "shot", tabindex: "0", "aria-label": label, "data-shot": shot.index },
       pic,
-      el("div", { class: "cap" }, el("b", { text: `#${shot.index + 1}` }), shot.bad ? el("span", { class: "flag", text: "!" }) : null,
+      el("div", { class: "cap" }, el("b", { text: `#${shot.index + 1}` }), shot.bad ? el("span", { class: "flag", text: t("weak_shot") }) : null,
         el("span", { text: `${mmss(shot.start_sec)}–${mmss(shot.end_sec)}` })),
       meter("q", quality === null ? null : quality, quality === null ? t("nothing") : quality.toFixed(2)),
       meter("m", shot.motion === null ? null : shot.motion / mmax, shot.motion === null ? t("nothing") : shot.motion.toFixed(3)),

@@ -267,7 +267,8 @@ def test_a_bad_counter_shows_the_apis_error_message(page, page_service, shots_di
 
 
 def test_375_px_wide_screen_keyboard_only(browser_context, page_service, shots_dir):
-    p = browser_context.new_page(viewport={"width": 375, "height": 812})
+    p = browser_context.new_page()
+    p.set_viewport_size({"width": 375, "height": 812})
     try:
         p.goto(f"{page_service['url']}/?locale=en")
         p.wait_for_selector("body[data-state=ready]")
