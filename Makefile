@@ -40,13 +40,14 @@ test: venv chromium
 	$(BIN)/python -m pytest -q
 
 # The service on `make demo`'s outputs; the author page is at http://$(SERVE_HOST):$(SERVE_PORT)/ (Ctrl-C stops).
+# Its own local Ray instance (RAY_ADDRESS=local) unless RAY_ADDRESS names a cluster.
 DEMO_OUT ?= demo_out
 SERVE_HOST ?= 127.0.0.1
 SERVE_PORT ?= 8000
 serve: venv
 	@test -d $(DEMO_OUT)/models || { echo "error: $(DEMO_OUT)/models is missing: run make demo first"; exit 2; }
 	@echo "author page: http://$(SERVE_HOST):$(SERVE_PORT)/   (API docs: http://$(SERVE_HOST):$(SERVE_PORT)/docs)"
-	$(BIN)/trendflow serve --models $(DEMO_OUT)/models --store $(DEMO_OUT)/store --dataset $(DEMO_OUT)/dataset \
+	RAY_ADDRESS=$${RAY_ADDRESS:-local} $(BIN)/trendflow serve --models $(DEMO_OUT)/models --store $(DEMO_OUT)/store --dataset $(DEMO_OUT)/dataset \
 	  --cache $(DEMO_OUT)/serve_cache --config configs/demo.yaml --host $(SERVE_HOST) --port $(SERVE_PORT)
 
 bench: venv
