@@ -46,6 +46,55 @@ def _fail(status: int, message: str, headers: dict | None = None) -> HTTPExcepti
     return HTTPException(status_code=status, detail=message, headers=headers)
 
 
+# Helpers sit above the class: `@serve.ingress` captures the module's names as they are when the class
+# is defined (names defined below it were missing in the replicas: NameError).
+def _model_fields(info: dict) -> dict[str, Any]:
+    return {"model": info["model"], "model_version": info["model_version"], "dim": info["dim"]}
+
+
+def _decode_images(req: ClipImages, max_items: int) -> np.ndarray | list[np.ndarray]:
+    """Request images → list of (H, W, 3) uint8 RGB arrays; 422 naming the bad item."""
+    items = req.images_base64 or req.images_rgb
+    field = "images_base64" if req.images_base64 else "images_rgb"
+    if len(items) > max_items:
+        raise _fail(413, f"{field}: {len(items)} images, at most {max_items} per request (serve.embed_max_items)")
+    out = []
+    for i, item in enumerate(items):
+        try:
+            img = _decode_base64(item) if req.images_base64 else _rgb_array(item)
+        except ValueError as e:
+            raise _fail(422, f"{field}[{i}]: {e}") from None
+        out.append(img)
+    return out
+
+
+def _decode_base64(text: str) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (ValueError, TypeError):
+        raise ValueError("not valid base64") from None
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format not in ("PNG", "JPEG"):
+                raise ValueError(f"a {im.format} image; send PNG or JPEG")
+            return np.asarray(im.convert("RGB"), np.uint8)
+    except (UnidentifiedImageError, OSError):
+        raise ValueError("not a PNG or JPEG image") from None
+
+
+def _rgb_array(rows) -> np.ndarray:
+    try:
+        a = np.asarray(rows, dtype=np.int64)
+    except ValueError:
+        raise ValueError("rows of different lengths; send a (height, width, 3) array") from None
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise ValueError(f"shape {a.shape}; send a (height, width, 3) array")
+    if a.min() < 0 or a.max() > 255:
+        raise ValueError("values outside 0..255")
+    return a.astype(np.uint8)
+
+
 @serve.deployment(ray_actor_options={"num_cpus": INGRESS_CPUS})
 @serve.ingress(fastapi_app)
 class Ingress:
@@ -192,53 +241,6 @@ class Ingress:
 
     def check_health(self) -> None:
         self.tiny_prediction()  # raises when no model can predict: Serve restarts the replica
-
-
-def _model_fields(info: dict) -> dict[str, Any]:
-    return {"model": info["model"], "model_version": info["model_version"], "dim": info["dim"]}
-
-
-def _decode_images(req: ClipImages, max_items: int) -> np.ndarray | list[np.ndarray]:
-    """Request images → list of (H, W, 3) uint8 RGB arrays; 422 naming the bad item."""
-    items = req.images_base64 or req.images_rgb
-    field = "images_base64" if req.images_base64 else "images_rgb"
-    if len(items) > max_items:
-        raise _fail(413, f"{field}: {len(items)} images, at most {max_items} per request (serve.embed_max_items)")
-    out = []
-    for i, item in enumerate(items):
-        try:
-            img = _decode_base64(item) if req.images_base64 else _rgb_array(item)
-        except ValueError as e:
-            raise _fail(422, f"{field}[{i}]: {e}") from None
-        out.append(img)
-    return out
-
-
-def _decode_base64(text: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-    try:
-        data = base64.b64decode(text, validate=True)
-    except (ValueError, TypeError):
-        raise ValueError("not valid base64") from None
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.format not in ("PNG", "JPEG"):
-                raise ValueError(f"a {im.format} image; send PNG or JPEG")
-            return np.asarray(im.convert("RGB"), np.uint8)
-    except (UnidentifiedImageError, OSError):
-        raise ValueError("not a PNG or JPEG image") from None
-
-
-def _rgb_array(rows) -> np.ndarray:
-    try:
-        a = np.asarray(rows, dtype=np.int64)
-    except ValueError:
-        raise ValueError("rows of different lengths; send a (height, width, 3) array") from None
-    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"shape {a.shape}; send a (height, width, 3) array")
-    if a.min() < 0 or a.max() > 255:
-        raise ValueError("values outside 0..255")
-    return a.astype(np.uint8)
 
 
 # ---------------------------------------------------------------------- building the application
