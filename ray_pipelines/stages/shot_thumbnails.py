@@ -14,7 +14,7 @@ import numpy as np
 
 from trendflow.components.shot_thumbnails import THUMBNAIL_WIDTH
 
-JPEG_QUALITY = 80  # 160x90 frames come out at ~3-6 kB: a 256-shot timeline stays near 1 MB
+JPEG_QUALITY = 80  # 160x90: 1.7 kB mean, 2.7 kB max on the synthetic test corpus; 256 shots stay well under 1 MB
 META = {"thumbnail_width": THUMBNAIL_WIDTH, "jpeg_quality": JPEG_QUALITY}
 NO_FRAMES = "no decoded frames: the video has no frame to show"
 
