@@ -428,7 +428,7 @@ def short_videos(n: int) -> Path:
 
 
 # ------------------------------------------------------------------ 5. cluster (issue #11)
-OBJECTS_PER_VIDEO = 11 + 2 + 1  # 11 artifacts + manifest + index pointer written, the video read once
+OBJECTS_PER_VIDEO = 12 + 2 + 1  # 12 artifacts + manifest + index pointer written, the video read once
 
 
 def cluster_config(model: str, options: dict, store: str, call_log: str | None = None) -> str:

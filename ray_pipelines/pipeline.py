@@ -30,7 +30,8 @@ from trendflow.index import ArtifactIndex, IndexKey
 from trendflow.storage import is_url, resolve_uri
 from trendflow.tables import aggregate_record, aggregates_dir
 
-VISUAL = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "core_clip", "scene_classification")
+VISUAL = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "shot_thumbnails", "core_clip",
+          "scene_classification")
 AUDIO = ("video_audio_extractor", "loudness", "tempo", "clap_extractor")
 BLOCK_BYTES = 16 * 2**20  # Ray Data block size target of the extraction pipeline
 TABLE_FLUSH_ROWS = 1000  # the aggregates table gets a part file per this many finished videos (and at the end)

@@ -231,13 +231,14 @@ def szabo_huberman(**kw) -> SzaboHuberman:
     return SzaboHuberman(**kw)
 
 
-@register_model("v0", kind="tabular", aliases=("v0_lightgbm",))
+@register_model("v0", kind="tabular", aliases=("v0_lightgbm",), serve_tier="v0", serve_order=3)
 def v0(**kw) -> LightGBMForecaster:
     """v0: LightGBM on temporal/meta features, one model per target × horizon."""
     return LightGBMForecaster(**kw)
 
 
-@register_model("v0_content", kind="tabular", aliases=("v0_lightgbm_content",), needs=("content_aggregates",))
+@register_model("v0_content", kind="tabular", aliases=("v0_lightgbm_content",), needs=("content_aggregates",),
+                serve_tier="v0", serve_order=2)
 def v0_content(**kw) -> LightGBMContentForecaster:
     """v0 with content aggregates: LightGBM on meta + content aggregate features."""
     return LightGBMContentForecaster(**kw)

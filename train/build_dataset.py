@@ -139,7 +139,7 @@ def load_aggregates_table(store) -> pa.Table | None:
     return read_aggregates(store)  # per-run part files (and a legacy single file), latest run per video wins
 
 
-def _aggregates_from_artifact(store, key) -> dict[str, float] | None:
+def aggregates_from_artifact(store, key) -> dict[str, float] | None:
     from trendflow.artifacts import ArtifactError
     try:
         art = store.read(key, AGG_COMPONENT)
@@ -164,7 +164,7 @@ def video_content(store, platform_id: str, video_id: str, agg_rows: dict, *, con
     vc = VideoContent(key.run_id, key.config_hash, key.sampling_policy_version)
     vc.visual = read_shots(store, key, VISUAL_COMPONENT, "E_shot", max_shots)
     vc.audio = read_shots(store, key, AUDIO_COMPONENT, "A_shot", max_shots)
-    vc.aggregates = agg_rows.get((platform_id, video_id, key.run_id)) or _aggregates_from_artifact(store, key)
+    vc.aggregates = agg_rows.get((platform_id, video_id, key.run_id)) or aggregates_from_artifact(store, key)
     vc.problems = [s.reason for s in (vc.visual, vc.audio) if s.reason]
     if vc.aggregates is None:
         vc.problems.append("no content aggregates for the run")
@@ -184,15 +184,13 @@ def _temporal_feature_columns(table: pa.Table) -> tuple[list[str], list[str]]:
 
 def one_hot(table: pa.Table, column: str, train_rows: np.ndarray) -> dict[str, np.ndarray]:
     """`column=level` float columns for the most frequent train levels (+ `column=other`); NaN when missing."""
-    values = np.array(table[column].to_pylist(), dtype=object)
-    missing = np.array([v is None for v in values])
-    counts = Counter(v for v in values[train_rows & ~missing])
+    from train.video_features import OTHER_LEVEL, one_hot_value
+    values = table[column].to_pylist()
+    counts = Counter(v for v, train in zip(values, train_rows) if train and v is not None)
     levels = [lv for lv, _ in sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:MAX_CATEGORY_LEVELS]]
-    out = {}
-    for lv in levels:
-        out[f"{column}={lv}"] = np.where(missing, np.nan, (values == lv).astype(float))
-    out[f"{column}=other"] = np.where(missing, np.nan, (~np.isin(values, levels)).astype(float))
-    return out
+    # The service encodes one video with the same `one_hot_value` (online = batch).
+    return {f"{column}={lv}": np.array([one_hot_value(v, lv, levels) for v in values], dtype=np.float64)
+            for lv in (*levels, OTHER_LEVEL)}
 
 
 def target_keys(table: pa.Table, meta: dict) -> list[str]:

@@ -50,6 +50,8 @@ class ModelEntry:
     aliases: tuple[str, ...] = ()
     description: str = ""
     needs: tuple[str, ...] = ()
+    serve_tier: str | None = None  # the online fallback chain: "v2" → "v1" → "v0" (`serving_chain`)
+    serve_order: int | None = None  # position in that chain (lower answers first); None: not served
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -58,8 +60,10 @@ _LOADED = False
 
 
 def register_model(name: str, *, kind: Kind = "torch", version: str = "1", defaults: Mapping[str, Any] | None = None,
-                   aliases: tuple[str, ...] = (), description: str = "", needs: tuple[str, ...] = ()) -> Callable:
-    """Decorator registering a model factory under `name` (and its aliases); `needs` ⊆ DATA_NEEDS."""
+                   aliases: tuple[str, ...] = (), description: str = "", needs: tuple[str, ...] = (),
+                   serve_tier: str | None = None, serve_order: int | None = None) -> Callable:
+    """Decorator registering a model factory under `name` (and its aliases); `needs` ⊆ DATA_NEEDS.
+    `serve_tier`/`serve_order` place the model in the service's fallback chain (SPEC §4)."""
     unknown = set(needs) - set(DATA_NEEDS)
     if unknown:
         raise ValueError(f"model {name!r} needs unknown data {sorted(unknown)}; known: {list(DATA_NEEDS)}")
@@ -67,7 +71,7 @@ def register_model(name: str, *, kind: Kind = "torch", version: str = "1", defau
     def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
         doc_line = (factory.__doc__ or "").strip().split("\n")[0]
         entry = ModelEntry(name, factory, kind, version, dict(defaults or {}), tuple(aliases),
-                           description or doc_line, tuple(needs))
+                           description or doc_line, tuple(needs), serve_tier, serve_order)
         for key in (name, *aliases):
             owner = _ALIASES.get(key)
             if owner is not None and owner != name:
@@ -101,6 +105,13 @@ def list_models(kind: Kind | None = None, with_aliases: bool = False) -> list[st
     if with_aliases:
         names += sorted(a for n in names for a in _REGISTRY[n].aliases)
     return names
+
+
+def serving_chain() -> list[ModelEntry]:
+    """The models the online service may answer with, best first (SPEC §4: v2 → v1 → v0; within a tier
+    the model with more inputs first, e.g. v0 with content aggregates before v0 on counters only)."""
+    _load_all()
+    return sorted((e for e in _REGISTRY.values() if e.serve_order is not None), key=lambda e: e.serve_order)
 
 
 def unsupported_reason(name: str, schema) -> str | None:

@@ -30,14 +30,15 @@ import numpy as np
 
 from ray_pipelines.config import ExtractConfig
 from ray_pipelines.rows import KEY_COLUMNS, VideoStatus, empty_payload, node_id, to_batch
-from ray_pipelines.stages import clap_extractor, core_clip, fusion_aggregates, shot_quality, video_pacing
+from ray_pipelines.stages import (clap_extractor, core_clip, fusion_aggregates, shot_quality, shot_thumbnails,
+                                  video_pacing)
 from ray_pipelines.video_source import local_file
 from trendflow import DATAPROCESSOR_VERSION
 from trendflow.artifacts import Artifact, ArtifactError, ArtifactStore, RunFolder, RunKey, RunWriter
 from trendflow.components import get_spec
 from trendflow.config import StorageConfig
 
-VISUAL_CPU = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing")  # written here
+VISUAL_CPU = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "shot_thumbnails")  # written here
 AUDIO_CPU = ("video_audio_extractor", "loudness", "tempo")  # written here (and clap_extractor when empty)
 # The sampled frames this stage reads (cut_detection's are planned, not read: not decoded).
 _READ_FRAMES = ("core_clip", "shot_quality")
@@ -317,6 +318,7 @@ class PrepareVideo:
             for c in ("sampling_plan", "cut_detection"):
                 status.components[c], status.errors[c] = "error", reason
                 work.writer.write(c, {}, status="error", empty_reason=reason[:2000])
+            self._write_empty(work, "shot_thumbnails", f"{shot_thumbnails.NO_FRAMES} ({reason[:500]})")
             raise RequiredComponentFailed("cut_detection", reason) from e
         status.timings.update({f"segment_{k}": v for k, v in seg.timing_s.items()})
         status.source = {"duration_sec": seg.plan.duration_sec, "fps": seg.plan.source_fps,
@@ -332,10 +334,12 @@ class PrepareVideo:
         metrics: dict[str, list] = {k: [] for k in shot_quality.FRAME_METRICS}
         q_shot: list[np.ndarray] = []
         motion = video_pacing.MotionCurve()
+        thumbs = shot_thumbnails.ThumbnailPicker(starts, ends)
         pending: list = []
         paused = 0.0  # time spent handing rows downstream (backpressure), not decoding
         for chunk in seg.iter_frames(components=_READ_FRAMES):
             times = seg.plan.union_timestamps_sec[chunk.union_positions]
+            thumbs.update(chunk.frames, times, chunk.shot_index)  # any union frame: the one nearest mid-shot
             q = chunk.mask("shot_quality")
             if q.any():
                 for k, v in shot_quality.frame_metrics(chunk.frames[q]).items():
@@ -360,6 +364,7 @@ class PrepareVideo:
             {k: np.concatenate(v) if v else np.zeros(0) for k, v in metrics.items()}, shot_of, n_shots))
         self._run(work, "video_pacing", lambda: video_pacing.from_motion(starts, ends, *motion.result()),
                   extra_meta=video_pacing.META)
+        self._run(work, "shot_thumbnails", thumbs.result, extra_meta=shot_thumbnails.META)
         return (starts, ends), seg.time_offset_sec
 
     def _clip_chunks(self, pending: list, flush: bool) -> list[dict]:

@@ -25,8 +25,8 @@ audio:
   clap: {model_name: trendflow-clap-tiny}
 """
 MAX_CALLS_PER_VIDEO = 20  # storage calls on the whole write path of one video (issue #11)
-PER_VIDEO = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "core_clip", "scene_classification",
-             "video_audio_extractor", "loudness", "tempo", "clap_extractor", "fusion_aggregates")
+PER_VIDEO = ("sampling_plan", "cut_detection", "shot_quality", "video_pacing", "shot_thumbnails", "core_clip",
+             "scene_classification", "video_audio_extractor", "loudness", "tempo", "clap_extractor", "fusion_aggregates")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_write_path_storage_calls_per_video_local(extracted, call_log):
     assert_few_calls(per_video, run_level, 3)
     store_dir = str(extracted[2])
     methods = [m for m, _ in per_video["vidA"]]
-    assert methods.count("pipe_file") == len(PER_VIDEO) + 2  # 11 artifacts + manifest + index pointer
+    assert methods.count("pipe_file") == len(PER_VIDEO) + 2  # 12 artifacts + manifest + index pointer
     assert [p for m, p in per_video["vidA"] if m == "cat_file" and p.startswith(store_dir)] == []  # no read-back
 
 

@@ -49,7 +49,8 @@ class LateFusion(NeuralForecaster):
 
 # needs shot embeddings: without them this network only sees the meta features behind two "missing"
 # tokens, a weaker tabular model than v0, so counters-only data skips it instead of training it.
-@register_model("v1_late_fusion", aliases=("v1",), version="1", needs=("shot_embeddings",),
+@register_model("v1_late_fusion", aliases=("v1",), version="1", needs=("shot_embeddings",), serve_tier="v1",
+                serve_order=1,
                 defaults={"d_model": 64, "hidden": 128, "dropout": 0.2, "modality_dropout": 0.1})
 def v1_late_fusion(**kwargs) -> LateFusion:
     """v1 late fusion: attention-pooled E_shot and A_shot + meta MLP → MLP heads."""

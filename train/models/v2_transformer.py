@@ -63,7 +63,8 @@ class MultimodalTransformer(NeuralForecaster):
 
 # needs shot embeddings: without them this network only sees the meta features behind two "missing"
 # tokens, a weaker tabular model than v0, so counters-only data skips it instead of training it.
-@register_model("v2_transformer", aliases=("v2",), version="1", needs=("shot_embeddings",),
+@register_model("v2_transformer", aliases=("v2",), version="1", needs=("shot_embeddings",), serve_tier="v2",
+                serve_order=0,
                 defaults={"d_model": 64, "n_heads": 4, "n_layers": 2, "ff_mult": 2, "hidden": 128,
                           "dropout": 0.2, "modality_dropout": 0.1})
 def v2_transformer(**kwargs) -> MultimodalTransformer:

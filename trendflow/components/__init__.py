@@ -19,7 +19,7 @@ from typing import Mapping
 
 import numpy as np
 
-DTYPES = ("float32", "float64", "int32", "int64", "bool", "str")
+DTYPES = ("float32", "float64", "int32", "int64", "uint8", "bool", "str")  # uint8: raw bytes (JPEG thumbnails)
 # Checks a validator knows how to run on one array; see `_check_invariant`.
 INVARIANTS = ("sorted", "sorted_unique", "nonneg", "finite", "unit_interval", "no_inf")
 
