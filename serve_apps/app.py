@@ -16,7 +16,6 @@ overload (Serve's `max_queued_requests`) or when no model can answer.
 
 import base64
 import io
-import logging
 import os
 import time
 from typing import Any
@@ -28,7 +27,6 @@ from ray.serve.handle import DeploymentHandle
 
 from serve_apps.api import ClapAudio, ClipImages, EmbedResponse, PredictRequest, PredictResponse
 
-log = logging.getLogger(__name__)
 
 fastapi_app = FastAPI(
     title="TrendFlow", version="1",
