@@ -75,9 +75,18 @@ async def load(url: str, bodies: list[dict], concurrency: int, total: int) -> di
 
 
 def clip_bodies(n: int, images_per_request: int) -> list[dict]:
+    """Base64 PNGs (what a client sends; raw RGB lists cost the ingress more to parse than CLIP costs)."""
+    import base64
+    import io
+
+    from PIL import Image
     rng = np.random.default_rng(0)
-    return [{"images_rgb": [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8).tolist()
-                            for _ in range(images_per_request)]} for _ in range(n)]
+
+    def png() -> str:
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+    return [{"images_base64": [png() for _ in range(images_per_request)]} for _ in range(n)]
 
 
 def write_long_video(path: Path, seconds: float) -> None:

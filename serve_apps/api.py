@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from trendflow.dataset.models import UtcDatetime, VideoMetadata, VideoSnapshot
 
@@ -94,11 +94,24 @@ class ClipImages(BaseModel):
         return self
 
 
+# Rates audio files use. Any other rate is refused: resampling between coprime rates (e.g. 28949 → 48000 Hz)
+# builds a huge filter (schemathesis found one such request that timed out, and one that failed).
+SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)
+
+
 class ClapAudio(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    samples: list[float] = Field(min_length=1, description="Mono audio samples in [-1, 1].")
-    sample_rate: int = Field(ge=1000, le=384000, description="Sample rate of `samples` in Hz.")
+    samples: list[Annotated[float, Field(ge=-1.0, le=1.0)]] = Field(
+        min_length=1, description="Mono audio samples in [-1, 1].")
+    sample_rate: int = Field(description=f"Sample rate of `samples` in Hz, one of {list(SAMPLE_RATES)}.")
+
+    @field_validator("sample_rate")
+    @classmethod
+    def _common_rate(cls, v: int) -> int:
+        if v not in SAMPLE_RATES:
+            raise ValueError(f"{v} Hz is not one of {list(SAMPLE_RATES)}")
+        return v
 
 
 class EmbedResponse(BaseModel):

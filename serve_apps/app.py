@@ -16,7 +16,6 @@ overload (Serve's `max_queued_requests`) or when no model can answer.
 
 import base64
 import io
-import logging
 import os
 import time
 from typing import Any
@@ -30,7 +29,6 @@ from serve_apps.api import ClapAudio, ClipImages, EmbedResponse, PredictRequest,
 from serve_apps.page_api import page_router
 from serve_apps.page_data import UPLOADS_DIR
 
-log = logging.getLogger(__name__)
 
 fastapi_app = FastAPI(
     title="TrendFlow", version="1",

@@ -64,7 +64,8 @@ def cmd_serve(args) -> int:
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        stop.wait()
+        while not stop.wait(0.5):  # a timed wait: the main thread returns to Python often, so handlers run
+            pass
         print("serve: shutting down", flush=True)
     finally:
         serve.shutdown()

@@ -353,3 +353,10 @@ def test_clap_endpoint_equals_the_batch_encoder(service):
     assert r.status_code == 422 and any(e["loc"][-1] == "sample_rate" for e in r.json()["detail"])
     r = post(service, "/v1/embed/clap", {"samples": [], "sample_rate": 16000})
     assert r.status_code == 422 and any(e["loc"][-1] == "samples" for e in r.json()["detail"])
+    # found by schemathesis: an uncommon rate (a huge resampling filter) and samples far outside [-1, 1]
+    r = post(service, "/v1/embed/clap", {"samples": [0.0], "sample_rate": 383999})
+    assert r.status_code == 422 and any(e["loc"][-1] == "sample_rate" for e in r.json()["detail"])
+    r = post(service, "/v1/embed/clap", {"samples": [0.1, -1.8e16], "sample_rate": 16000})
+    assert r.status_code == 422 and any(e["loc"][-2:] == ["samples", 1] for e in r.json()["detail"])
+    r = post(service, "/v1/embed/clap", {"samples": [0.1], "sample_rate": 16000})  # shorter than a window
+    assert r.status_code == 200 and len(r.json()["embeddings"]) == 1
