@@ -57,6 +57,6 @@ for target, by_h in doc["forecast"].items():
         print(f"{target:8s} {h:>4s} {fmt(f['delta']):>10s} {fmt(f['total']):>12s} {fmt(f['low']):>12s} "
               f"{fmt(f['high']):>12s}")
 summary = doc["summary"]
-print("\nsummary:", summary["text"] if summary else "none yet (the summary layer, serve_apps/summary/, is not merged)")
+print("\nsummary:\n" + summary["text"] if summary else "\nno summary (see the service log)")
 PYEOF
 echo "shutting the service down"

@@ -77,7 +77,9 @@ class PredictResponse(BaseModel):
     age_bucket: str
     features: FeaturesInfo
     model_versions: dict[str, Any]
-    summary: Optional[dict[str, Any]] = Field(description="Strong/weak/actions/why (null until the summary lands).")
+    summary: Optional[dict[str, Any]] = Field(
+        description="The grounded summary: strong / weak / three actions / why, its text and (detail=full) "
+                    "tables; null only when it could not be made (the service logs why).")
 
 
 class ClipImages(BaseModel):

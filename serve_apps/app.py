@@ -14,6 +14,7 @@ overload (Serve's `max_queued_requests`) or when no model can answer.
 """
 
 
+import asyncio
 import base64
 import io
 import os
@@ -103,6 +104,7 @@ class Ingress:
         from ray_pipelines.pipeline import Configs
         from serve_apps.config import ServeConfig
         from serve_apps.features import FeatureService
+        from serve_apps.respond import Summaries
         from serve_apps.predictor import ModelChain
         from trendflow.config import load_section
         torch.set_num_threads(1)  # tiny models, shared cores: threads only add contention
@@ -111,6 +113,7 @@ class Ingress:
         self.storage_options = batch.storage.storage_options
         self.chain = ModelChain(models, self.storage_options)
         self.features = FeatureService(store, cache, batch, self.cfg.cache_capacity, self.storage_options)
+        self.summaries = Summaries(self.chain, self.cfg.summary, self.storage_options)
         # What the author page's router (issue #13) reads through `request.app.state.ingress`.
         self.store, self.cache, self.dataset_root = self.features.store, self.features.cache, dataset
         self.clip, self.clap = clip, clap
@@ -124,7 +127,6 @@ class Ingress:
     async def predict(self, req: PredictRequest) -> dict[str, Any]:
         """Forecast every head of the video with the best model that works (v2 → v1 → v0)."""
         from serve_apps.predictor import NoModelAnswered, UnknownModel
-        from serve_apps.respond import summary_for
         from trendflow.ids import UnsafeIdError, validate_platform_id, validate_video_id
         from trendflow.temporal.features import age_bucket, snapshot1_features
         try:
@@ -150,6 +152,10 @@ class Ingress:
             raise _fail(503, str(e), {"Retry-After": str(self.cfg.retry_after_s)}) from None
         card = answer.predictor.card
         locale = req.locale or self.cfg.default_locale
+        summary = await asyncio.to_thread(
+            self.summaries.summary_for, answer=answer, content=content,
+            store=self.store if content.source == "store" else self.cache, platform_id=platform_id,
+            video_id=video_id, category=temporal.get("category"), age_bucket=bucket, locale=locale, detail=req.detail)
         return {
             "model": answer.model, "fallback": answer.fallback or None, "forecast": answer.forecast,
             "interval_level": answer.predictor.intervals.level if answer.predictor.intervals else None,
@@ -160,13 +166,10 @@ class Ingress:
                          "problems": content.problems, "timings": content.timings},
             "model_versions": {k: card.get(k) for k in ("model_name", "model_version", "training_data_version",
                                                         "code_commit", "dataprocessor_version")},
-            "summary": summary_for(answer=answer, features=answer.features, category=temporal.get("category"),
-                                   video_id=video_id, run_id=content.run_id, locale=locale, detail=req.detail),
+            "summary": summary,
         }
 
     async def _content(self, platform_id: str, video_id: str, video: str | None):
-        import asyncio
-
         from serve_apps.features import ExtractionFailed, VideoNeeded
         from serve_apps.video_input import VideoRejected, check_video, inside_allowed_roots
         found = await asyncio.to_thread(self.features.find, platform_id, video_id)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from serve_apps.summary.config import SummaryConfig
 from trendflow.config import Section
 
 DEFAULT_CACHE_CAPACITY = 10_000
@@ -48,4 +49,5 @@ class ServeConfig(Section):
     embed_batch_wait_s: float = Field(0.01, ge=0, description="How long a batch waits to fill up.")
     embed_max_items: int = Field(64, ge=1, description="Images (or audio clips) one /v1/embed request may hold.")
     default_locale: Literal["ru", "en"] = Field("ru", description="Locale of the summary when a request names none.")
-    # TODO(issue #12 summary branch): `summary: SummaryConfig` from serve_apps.summary.config lands with it.
+    summary: SummaryConfig = Field(default_factory=SummaryConfig,
+                                   description="The answer's summary: levers, thresholds, optional LLM renderer.")

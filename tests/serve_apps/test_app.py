@@ -145,6 +145,65 @@ def test_online_features_equal_the_training_data_row(service):
             assert (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-5, abs=1e-5), (vid, n, a, b)
 
 
+def test_the_summary_is_grounded_in_the_answering_model_and_the_artifacts(service):
+    """/v1/predict's summary: the four sections in EN and RU with the same numbers; every what-if starts
+    from the answer's own forecast and moves one lever to its category median with the SAME model (we redo
+    it in-process); detail=full lists the video's own shots."""
+    import pyarrow.dataset as pads
+
+    from ray_pipelines.pipeline import Configs
+    from serve_apps.api import PredictRequest
+    from serve_apps.features import FeatureService
+    from serve_apps.predictor import model_features
+    from train.model_dir import load_predictor
+    from trendflow.artifacts import ArtifactStore, RunKey
+    from trendflow.temporal.features import age_bucket, snapshot1_features
+    corpus = service["corpus"]
+    vid = corpus.in_store[0]
+    docs = {}
+    for locale in ("en", "ru"):
+        r = post(service, "/v1/predict", body(corpus, vid, model="v1", locale=locale, detail="full"))
+        assert r.status_code == 200, r.text
+        docs[locale] = r.json()
+    en, ru = docs["en"]["summary"], docs["ru"]["summary"]
+    assert en is not None and ru is not None
+    for s in (en, ru):
+        assert all(s[k] for k in ("strong", "weak", "actions", "why")) and s["text"]
+    assert en["text"] != ru["text"]
+    strip = lambda items: [{k: v for k, v in i.items() if k != "text"} for i in items]  # noqa: E731
+    for k in ("strong", "weak", "actions"):
+        assert strip(en[k]) == strip(ru[k])
+    assert en["measured_on"]["model"] == docs["en"]["model"] == "v1_late_fusion"
+    target, h = en["measured_on"]["target"], en["measured_on"]["horizon"]
+    delta = docs["en"]["forecast"][target][str(h)]["delta"]
+
+    # redo every what-if with the model in-process: the video's features, one lever at its median
+    predictor = load_predictor(str(corpus.models / "v1_late_fusion"))
+    req = PredictRequest.model_validate(body(corpus, vid))
+    temporal = snapshot1_features(req.metadata, req.snapshot, req.snapshot.collected_at,
+                                  len(req.snapshot.comments) if req.snapshot.comments is not None else None)
+    bucket = age_bucket(temporal["video_age_hours_at_snapshot1"])
+    content = FeatureService(str(corpus.store), str(service["cache"]), Configs.load(str(corpus.config), None),
+                             50).find("youtube", vid)
+    features = model_features(predictor, temporal, content.aggregates)
+    sh = content.shots
+    moved_rows = [row for row in en["tables"]["what_if"] if row["delta_at_median"] is not None]
+    assert moved_rows, en["tables"]["what_if"]
+    for row in moved_rows:
+        assert row["delta_now"] == pytest.approx(delta, rel=1e-6)
+        pred = predictor.predict_video(dict(features, **{row["feature"]: row["median"]}, age_bucket=bucket),
+                                       sh.e_shot, sh.e_present, sh.a_shot, sh.a_present)
+        assert row["delta_at_median"] == pytest.approx(math.expm1(pred[f"{target}_{h}"]), rel=1e-5, abs=1e-6)
+    actions = [a for a in en["actions"] if a.get("kind") != "none"]
+    assert [a["effect_abs"] for a in actions] == sorted((a["effect_abs"] for a in actions), reverse=True)
+
+    # per-shot table = the run's own shots
+    run = docs["en"]["features"]
+    key = RunKey("youtube", vid, run["run_id"], run["config_hash"], run["sampling_policy_version"])
+    cuts = ArtifactStore(str(corpus.store)).read(key, "cut_detection")
+    assert len(en["tables"]["shots"]) == len(cuts.arrays["shot_start_sec"]) > 0
+
+
 # ------------------------------------------------------------------ cache, cold requests
 
 def test_concurrent_cold_requests_extract_once_then_hit_the_cache(service):
