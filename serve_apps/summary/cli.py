@@ -1,8 +1,8 @@
-"""`python -m serve_apps.summary` (`trendflow summarize` once `register` is an entry point): the summary of
+"""`trendflow summarize` (or `python -m serve_apps.summary`): the summary of
 one video of a TRAIN_DIR split, without the service — for analysts, the demo, and to read what the service
 would answer.
 
-    python -m serve_apps.summary --model runs/v1_late_fusion --video vid00014 --locale en [--detail full]
+    trendflow summarize --model runs/v1_late_fusion --video vid00014 --locale en [--detail full]
 
 The model folder answers (any model `trendflow train` wrote); the v0 contributions come from --v0, else
 from a `v0_content` or `v0` folder next to the model (the layout `trendflow compare` writes), else from
@@ -108,8 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    """`trendflow summarize` (add `summary = "serve_apps.summary.cli:register"` to the trendflow.commands
-    entry points)."""
+    """`trendflow summarize` (registered in pyproject's trendflow.commands entry points)."""
     p = subparsers.add_parser("summarize", help="the grounded summary of one video of a TRAIN_DIR split",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(p)
