@@ -13,10 +13,11 @@ start=$(date +%s)
 step() { echo; echo "=== [$(( $(date +%s) - start ))s] $*"; }
 
 step "1/7 synthetic corpus: $N videos -> $OUT/dataset"
-if [ ! -f "$OUT/dataset/.complete" ]; then
+# Reused only when it was made with the same number of videos (.complete holds that number).
+if [ "$(cat "$OUT/dataset/.complete" 2>/dev/null)" != "$N" ]; then
   rm -rf "$OUT/dataset"
   $TF synth --out "$OUT/dataset" --videos "$N" --seed 0
-  touch "$OUT/dataset/.complete"
+  echo "$N" > "$OUT/dataset/.complete"
 fi
 
 step "2/7 validate the dataset"
