@@ -15,12 +15,9 @@ CFG=$(mktemp -d)/serve.yaml
 .venv/bin/trendflow serve --models "$OUT/models" --store "$OUT/store" --cache "$OUT/serve_cache" \
     --dataset "$OUT/dataset" --config "$CFG" > "$OUT/serve.log" 2>&1 &
 SERVER=$!
-stop() {  # Ctrl-C for the service (it shuts Serve and Ray down), SIGTERM if it has not stopped within 60 s
-  kill -INT "$SERVER" 2>/dev/null || return 0
-  for _ in $(seq 1 60); do kill -0 "$SERVER" 2>/dev/null || break; sleep 1; done
-  kill -TERM "$SERVER" 2>/dev/null || true
-  wait "$SERVER" 2>/dev/null || true
-}
+# SIGTERM, which `trendflow serve` handles like Ctrl-C (Serve and Ray shut down): a script's background
+# job ignores SIGINT (measured: the service kept running 60 s after kill -INT, stopped within 8 s of TERM).
+stop() { kill -TERM "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null || true; }
 trap stop EXIT
 
 echo "waiting for the service on port $PORT (log: $OUT/serve.log) ..."

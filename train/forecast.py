@@ -43,7 +43,7 @@ def forecast_head(pred_log1p, count_t0, half_width) -> dict[str, Any]:
 def counts_t0(card: Mapping[str, Any], features: Mapping[str, Any]) -> dict[str, float | None]:
     """{target: snapshot-1 count} read from `features` through the card's `count_t0_columns`."""
     cols = card.get("count_t0_columns") or {}
-    return {t: _number(features.get(cols[t])) if t in cols else None for t in card["targets"]}
+    return {t: finite_number(features.get(cols[t])) if t in cols else None for t in card["targets"]}
 
 
 def forecast_video(card: Mapping[str, Any], intervals, predictions: Mapping[str, float],
@@ -79,7 +79,7 @@ def forecast_columns(card: Mapping[str, Any], intervals, preds: np.ndarray, coun
     return cols
 
 
-def _number(v) -> float | None:
+def finite_number(v) -> float | None:
     try:
         f = float(v)
     except (TypeError, ValueError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from train.forecast import finite_number
+
 MINUS = "\u2212"
 NBSP = "\u00a0"
 _NUMBER = re.compile(r"(?<![\w.,])[+\-\u2212]?\d{1,3}(?:[,\u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\w)"
@@ -71,9 +73,4 @@ def numbers_kept(source: str, reply: str, locale: str) -> str | None:
     return None
 
 
-def finite(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+finite = finite_number  # a finite float, or None (the forecast's own helper)

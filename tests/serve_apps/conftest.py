@@ -114,3 +114,19 @@ def _build(root: Path) -> Corpus:
         doc, preds = evaluate_model(str(md), str(train_dir), "test", n_boot=0, ablations=False, log=lambda *_: None)
         write_metrics(doc, preds, str(md / "metrics.json"))
     return Corpus(root, dataset, temporal, store, train_dir, models, config, in_store, cold)
+
+
+def wait_healthy(url: str, timeout: float = 180) -> None:
+    """Poll GET /healthz of a Serve app until it answers 200."""
+    import time
+
+    import requests
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("service did not become healthy")

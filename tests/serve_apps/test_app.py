@@ -16,7 +16,7 @@ import pytest
 import requests
 import yaml
 
-from tests.serve_apps.conftest import BATCH_SECTIONS, free_port
+from tests.serve_apps.conftest import BATCH_SECTIONS, free_port, wait_healthy
 
 HEADS_FIELDS = ("delta", "total", "low", "high")
 
@@ -50,23 +50,10 @@ def service(corpus, tmp_path_factory):
                          "config": str(config)}), name="trendflow", route_prefix="/", blocking=False)
     serve.run(build_app({"models": str(degraded), "store": str(corpus.store), "cache": str(root / "cache2"),
                          "config": str(config)}), name="degraded", route_prefix="/degraded", blocking=False)
-    _wait_healthy(f"http://127.0.0.1:{port}")
+    wait_healthy(f"http://127.0.0.1:{port}")
     yield {"url": f"http://127.0.0.1:{port}", "uploads": uploads, "cache": root / "cache", "corpus": corpus}
     serve.shutdown()
     assert _files(corpus.store) == store_before  # the batch store is only ever read
-
-
-def _wait_healthy(url, timeout=120):
-    import time
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("service did not become healthy")
 
 
 def body(corpus, video_id, **kw):

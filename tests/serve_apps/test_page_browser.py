@@ -17,7 +17,7 @@ import pytest
 import requests
 import yaml
 
-from tests.serve_apps.conftest import BATCH_SECTIONS, free_port
+from tests.serve_apps.conftest import BATCH_SECTIONS, free_port, wait_healthy
 
 CHROMIUM = "/usr/bin/chromium"
 # environment.md: without the background-networking flags Chromium keeps dialling out on a closed network.
@@ -45,23 +45,10 @@ def page_service(corpus, tmp_path_factory):
                          "config": str(config), "dataset": str(corpus.dataset)}),
               name="trendflow_page", route_prefix="/", blocking=False)
     url = f"http://127.0.0.1:{port}"
-    _wait_healthy(url)
+    wait_healthy(url)
     yield {"url": url, "corpus": corpus, "root": root}
     serve.delete("trendflow_page")
     serve.shutdown()
-
-
-def _wait_healthy(url, timeout=180):
-    import time
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("service did not become healthy")
 
 
 @pytest.fixture(scope="module")
