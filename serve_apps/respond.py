@@ -43,9 +43,9 @@ class Summaries:
             return None
         shots = content.shots
 
-        def predict_many(rows: list[dict[str, Any]]) -> list[dict[str, float]]:
-            return [answer.predictor.predict_video(dict(r, age_bucket=age_bucket), shots.e_shot, shots.e_present,
-                                                   shots.a_shot, shots.a_present) for r in rows]
+        def predict_many(rows: list[dict[str, Any]]) -> list[dict[str, float]]:  # one batch: same video, same shots
+            return answer.predictor.predict_variants([dict(r, age_bucket=age_bucket) for r in rows], shots.e_shot,
+                                                     shots.e_present, shots.a_shot, shots.a_present)
 
         try:
             per_shot = None

@@ -198,15 +198,21 @@ class Predictor:
                       a_present: np.ndarray | None = None) -> dict[str, float]:
         """One video (for serving): meta features by name (missing → NaN), E_shot (n, D) / A_shot (n, Da)
         with their per-shot presence (None = modality absent) → {"views_7": log1p growth, ...}."""
+        return self.predict_variants([features], e_shot, e_present, a_shot, a_present)[0]
+
+    def predict_variants(self, variants: Sequence[dict[str, float | None]], e_shot: np.ndarray | None = None,
+                         e_present: np.ndarray | None = None, a_shot: np.ndarray | None = None,
+                         a_present: np.ndarray | None = None) -> list[dict[str, float]]:
+        """Several feature dicts of ONE video (the summary's what-if runs) with the same shots, in one batch."""
         from train.build_dataset import merge_shots
         from train.data import shot_list_type
-        max_shots = int(self.card["max_shots"])
+        max_shots, n = int(self.card["max_shots"]), len(variants)
         cols: dict[str, pa.Array] = {}
-        if features.get("age_bucket"):  # the naive baselines predict per age bucket
-            cols["age_bucket"] = pa.array([str(features["age_bucket"])])
+        if variants[0].get("age_bucket"):  # the naive baselines predict per age bucket
+            cols["age_bucket"] = pa.array([str(f.get("age_bucket")) for f in variants])
         for name in self.meta_features:
-            v = features.get(name)
-            cols[name] = pa.array([float("nan") if v is None else float(v)], pa.float64())
+            cols[name] = pa.array([float("nan") if f.get(name) is None else float(f[name]) for f in variants],
+                                  pa.float64())
         for prefix, emb, present, dim in (("E", e_shot, e_present, int(self.card["e_dim"])),
                                           ("A", a_shot, a_present, int(self.card["a_dim"]))):
             if emb is None or len(emb) == 0:
@@ -217,10 +223,11 @@ class Predictor:
             emb, present = merge_shots(np.where(present[:, None], emb, 0.0).astype(np.float32), present, max_shots)
             if emb.shape[1] != dim:
                 raise ValueError(f"{prefix}_shot has {emb.shape[1]} dims, the model was trained on {dim}")
-            cols[f"{prefix}_shot"] = pa.array([emb.tolist()], shot_list_type(dim))
-            cols[f"{prefix}_mask"] = pa.array([present.tolist()], pa.list_(pa.bool_()))
-        pred = self.predict(pa.table(cols))[0]  # (T, H)
-        return {f"{t}_{h}": float(pred[i, j]) for i, t in enumerate(self.targets) for j, h in enumerate(self.horizons)}
+            cols[f"{prefix}_shot"] = pa.array([emb.tolist()] * n, shot_list_type(dim))
+            cols[f"{prefix}_mask"] = pa.array([present.tolist()] * n, pa.list_(pa.bool_()))
+        preds = self.predict(pa.table(cols))  # (N, T, H)
+        return [{f"{t}_{h}": float(p[i, j]) for i, t in enumerate(self.targets) for j, h in enumerate(self.horizons)}
+                for p in preds]
 
 
 def load_predictor(model_dir: "str | ModelDir") -> Predictor:
