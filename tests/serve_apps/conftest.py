@@ -17,6 +17,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.serve_apps.summary_fixtures import (  # noqa: F401  (the summary tests' fixtures)
+    summarizer,
+    summary_train_dir,
+    summary_v0,
+    train_dir,
+    video_with_actions,
+)
 from tests.train.conftest import TINY
 
 N_VIDEOS = 24

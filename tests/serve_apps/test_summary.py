@@ -12,15 +12,7 @@ from scipy.stats import percentileofscore
 from serve_apps.summary import Summarizer, SummaryConfig, SummaryInputError
 from serve_apps.summary.levers import LEVERS
 from serve_apps.summary.numbers import extract, pct_decimals
-from tests.serve_apps.summary_fixtures import (  # noqa: F401  (fixtures)
-    batched_predict_many,
-    summarize,
-    summarizer,
-    summary_train_dir,
-    summary_v0,
-    train_dir,
-    video_with_actions,
-)
+from tests.serve_apps.summary_fixtures import batched_predict_many, summarize
 from train.data import float_column, read_split
 
 HEAD, TARGET, H = "views_14", "views", 14  # the default: the card's first target, its middle horizon

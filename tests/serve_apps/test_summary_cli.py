@@ -1,14 +1,7 @@
 """`python -m serve_apps.summary` (the summary of one TRAIN_DIR video without the service)."""
 
 from serve_apps.summary.cli import main
-from tests.serve_apps.summary_fixtures import (  # noqa: F401  (fixtures)
-    summarize,
-    summarizer,
-    summary_train_dir,
-    summary_v0,
-    train_dir,
-    video_with_actions,
-)
+from tests.serve_apps.summary_fixtures import summarize
 
 
 def test_the_cli_prints_what_the_summarizer_says(summarizer, summary_v0, video_with_actions, capsys):

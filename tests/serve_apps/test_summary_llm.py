@@ -10,14 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from serve_apps.summary import LLMConfig, Summarizer, SummaryConfig
-from tests.serve_apps.summary_fixtures import (  # noqa: F401  (fixtures)
-    summarize,
-    summarizer,
-    summary_train_dir,
-    summary_v0,
-    train_dir,
-    video_with_actions,
-)
+from tests.serve_apps.summary_fixtures import summarize
 
 
 def faithful(text: str) -> str:
